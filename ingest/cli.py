@@ -1,0 +1,169 @@
+"""``python -m ingest``: keep the index in step with ``corpus/`` (maintainers' commands)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+import click
+
+from ingest import maintain
+from ingest.pipeline import SyncReport, sync
+from kb.config import Settings
+from kb.errors import KbError
+from kb.records import Kind
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.obj["settings"]
+
+
+class _Bars:
+    """tqdm bars for parse/embed stages; silent when stderr is not a terminal."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.bars: dict[str, object] = {}
+
+    def __call__(self, stage: str, doc_id: str, done: int, total: int) -> None:
+        if not self.enabled or stage == "write":
+            return
+        from tqdm import tqdm
+
+        key = f"{stage}:{doc_id}"
+        bar = self.bars.get(key)
+        if bar is None:
+            label = {"parse": "parsing documents", "embed": f"embedding {doc_id}",
+                     "copy": f"keeping {doc_id}"}[stage]
+            bar = self.bars[key] = tqdm(total=total, desc=label, unit="chunk" if doc_id else "doc")
+        bar.total = max(total, done)
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def _run_sync(settings: Settings, rebuild: bool = False) -> SyncReport:
+    bars = _Bars(sys.stderr.isatty())
+    try:
+        return sync(settings, rebuild=rebuild, progress=bars)
+    finally:
+        bars.close()
+
+
+def _say_report(report: SyncReport) -> None:
+    if not report.changed:
+        click.echo(f"Index up to date ({len(report.unchanged)} documents) in {report.seconds:.1f}s.")
+        return
+    for label, ids in (("added", report.added), ("replaced", report.replaced),
+                       ("removed", report.removed), ("unchanged", report.unchanged)):
+        if ids:
+            click.echo(f"{label}: {', '.join(ids)}")
+    click.echo(
+        f"{report.chunks_embedded} chunks embedded, {report.chunks_copied} kept, "
+        f"collection {report.collection}, {report.seconds:.1f}s."
+    )
+
+
+@click.group(invoke_without_command=True)
+@click.option("--rebuild", is_flag=True, help="Re-embed every document, changed or not.")
+@click.option("-v", "--verbose", count=True, help="-v for INFO logs, -vv for DEBUG.")
+@click.pass_context
+def cli(ctx: click.Context, rebuild: bool, verbose: int) -> None:
+    """Sync the knowledge base index with corpus/manifest.toml.
+
+    With no command: parse, chunk, embed and store every new or changed document, drop
+    removed ones, and keep unchanged ones.  Example: python -m ingest
+    """
+    settings = Settings.from_env()
+    level = ("WARNING", "INFO", "DEBUG")[min(verbose, 2)] if verbose else settings.log_level
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    ctx.obj = {"settings": settings}
+    if ctx.invoked_subcommand is None:
+        try:
+            _say_report(_run_sync(settings, rebuild=rebuild))
+        except KbError as error:
+            raise click.ClickException(str(error)) from None
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Show the indexed documents, chunk counts, amendments and store location.
+
+    Example: python -m ingest status --json
+    """
+    try:
+        info = maintain.status(_settings(ctx))
+    except KbError as error:
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    click.echo(f"Store: {info['store']}  collection {info['collection']}")
+    click.echo(f"Corpus version {info['corpus_version']}, last ingest {info['last_ingest']}")
+    for doc in info["documents"]:
+        units = ", ".join(f"{n} {u}" for u, n in sorted(doc["units"].items()))
+        click.echo(
+            f"- {doc['id']} [{doc['kind']}] {doc['identifier']} {doc['date']}: "
+            f"{doc['chunks']} chunks ({units}); hash {doc['hash']}"
+        )
+    for a in info["amendments"]:
+        click.echo(
+            f"Amendments {a['doc_id']} -> {a['target']}: {a['applied']} of {a['total']} "
+            f"instructions applied (in force {a['in_force']})"
+        )
+        for point, reason in a["failed"]:
+            click.echo(f"  not applied: point ({point}): {reason}")
+    if info["pending"]:
+        click.echo(f"Not yet ingested: {', '.join(info['pending'])} (run: python -m ingest)")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--id", "doc_id", required=True, help="Stable document id, e.g. nl-ap-guidance.")
+@click.option("--title", required=True, help="Document title.")
+@click.option("--kind", required=True, type=click.Choice([k.value for k in Kind]),
+              help="Kind of document.")
+@click.option("--date", default="", help="Adoption date, YYYY-MM-DD.")
+@click.option("--url", default="", help="Official URL (deep links are built from it).")
+@click.option("--issuer", default="", help="Who issued it.")
+@click.option("--identifier", default="", help="Official identifier (CELEX, C(2025) number).")
+@click.option("--cite-as", default="", help="Short name used in refs (default: from the title).")
+@click.option("--amends", default="", help="For an amending act: id of the act it amends.")
+@click.option("--note", default="", help="Note, e.g. when the file is not the official format.")
+@click.pass_context
+def add(ctx: click.Context, file: str, **fields) -> None:
+    """Add a document: copy FILE into corpus/, list it in the manifest, index it.
+
+    Nothing changes if the file cannot be parsed.  Example:
+    python -m ingest add guidance.pdf --id nl-guidance --title "Dutch DPA guidance" --kind national_guidance
+    """
+    try:
+        doc = maintain.add_document(_settings(ctx), file, **fields)
+        click.echo(f"Added {doc.id} as corpus/{doc.file}.")
+        _say_report(_run_sync(_settings(ctx)))
+    except KbError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@cli.command()
+@click.argument("doc_id")
+@click.pass_context
+def remove(ctx: click.Context, doc_id: str) -> None:
+    """Remove a document from the manifest, the corpus and the index.
+
+    Example: python -m ingest remove nl-guidance
+    """
+    try:
+        maintain.remove_document(_settings(ctx), doc_id)
+        click.echo(f"Removed {doc_id}.")
+        _say_report(_run_sync(_settings(ctx)))
+    except KbError as error:
+        raise click.ClickException(str(error)) from None

