@@ -1,44 +1,48 @@
-"""Parse Commission guidelines into numbered paragraphs: official PDFs and Markdown text extracts.
+"""Parse Commission guidelines, official PDFs and Markdown text extracts, into provisions.
 
-In: the PDF bytes or Markdown text and its manifest :class:`Document`; out: one SECTION
-:class:`Provision` per numbered paragraph "(123)", ref ``"<cite_as>, para. 123"``, in reading
-order.  Chunking, indexing and reading files are left to the callers.
+In: the file's bytes (PDF) or text (Markdown) and its manifest :class:`Document`; out: one SECTION
+:class:`Provision` per numbered paragraph "(123)", ref "<cite_as>, para. 123", in reading order.
+Reading files, chunking and indexing are left to the callers.
 
-Decisions (see tests/test_guidelines.py):
+Decisions (each has a test in tests/test_guidelines.py):
 
-* ``section`` is the nearest *numbered* heading ("2.1. Prohibitions listed in Article 5 AI Act",
-  "A.1. What should be estimated?"); ``title`` is the nearest heading of any kind, so it is the
-  lettered or unnumbered sub-heading ("a) Subliminal techniques", "Basic data processing") where
-  there is one and equals ``section`` otherwise.
-* Text that is not inside a numbered paragraph is not content: the cover and table of contents
-  before paragraph (1), and text between a heading and the next paragraph (the quoted
-  "Article 5(1)(a) AI Act provides: ..." boxes of C(2025) 5052, which quote the AI Act itself).
-* PDF footnotes are found by font size, not by guessing: small print (< 87 % of the body size)
-  is footnote text and is dropped; small raised digits are footnote markers and are dropped.
-  Page numbers in the top/bottom margins are dropped.
+* ``section`` is the nearest numbered heading ("2.1. Prohibitions listed in Article 5 AI Act",
+  "A.1. What should be estimated?"); ``title`` is the nearest heading of any kind, i.e. the
+  lettered or unnumbered sub-heading where there is one ("a) Subliminal techniques", "Basic data
+  processing"), else the same as ``section``.  ``paragraph`` holds the number ("123").
+* Text before paragraph (1) (cover, table of contents) is not content.  Text after a heading
+  that is in no numbered paragraph (the "Examples of uses" of C(2025) 5052 section 10.8, its
+  boxes quoting Article 5) is kept as one provision per numbered heading, ref
+  "<cite_as>, section 10.8", ``paragraph`` None.
+* PDF footnotes are found by font size, not guessed: small print (< 87 % of the body size) is
+  footnote text, small raised digits are footnote markers; both are dropped, as are page
+  numbers in the top and bottom margins.  Digits in body-size text are never touched.
 * Line ends: a hard hyphen at a line end is kept and the lines are joined without a space
-  ("post-\\ndeployment" -> "post-deployment"): these PDFs have no automatic hyphenation, so such
-  hyphens belong to compound words.  A soft hyphen (U+00AD) at a line end is removed.  In the
-  Markdown extracts the converter left "machine- readable"; "word- word" is rejoined unless the
-  next word is "and"/"or"/"nor" ("pre- and post-processing").
-* Markdown footnotes: footnote lines are "(k) text" lines whose number is not a new paragraph
-  number (C(2026) 5054) or "k Text" lines continuing the footnote sequence (C(2025) 5045); their
-  markers are " (k)" or glued "word1".  A marker is removed only if k is a footnote number found
-  in the document and markers come in increasing order, so "Article 50(1) and (2)" and
-  "10^25" (flattened to "1025" by the extract) are never touched.
-* Defective numbering (C(2025) 5045): a paragraph number is accepted when it has not been seen
-  and is at most 3 above the highest so far, or fills a gap below it ("(15) (14) Given ..." then
-  "(124)" after "(125)").  A stack of numbers before one text ("(3) (4) Given ...") gives one
-  provision per number, all with that text, because the extract does not say where one ends.
-  A number seen before that is not a footnote is kept as text inside the running paragraph
-  ("merged"), so refs stay unique and nothing is lost.  Annex A of C(2025) 5045 continues the
-  paragraph numbering, (117)-(144), and is emitted the same way with sections "A.1. ...".
+  ("post-\ndeployment" -> "post-deployment"): these PDFs have no automatic hyphenation, so
+  such hyphens belong to compound words; a soft hyphen (U+00AD) is removed.  The Markdown
+  extracts have "machine- readable" for a line-end hyphen: rejoined, except before "and", "or",
+  "nor" ("pre- and post-processing").
+* Markdown footnotes are "(k) text" lines (C(2026) 5054) or "k Text" lines (C(2025) 5045) that
+  continue the footnote sequence; a short line after a footnote that does not end a sentence
+  continues it.  Markers " (k)" and glued "word1" are removed only when k is a footnote number
+  of the document and markers come in increasing order, so "Article 50(1) and (2)" and the
+  extract's flattened "1025" (10^25) are never touched.
+* Defective numbering (C(2025) 5045).  A label starts a paragraph if its number is new and at
+  most 3 above the highest so far, or fills a gap ("(15) (14) Given ...", "(124)" after
+  "(125)").  Stacked labels "(3) (4) Given ..." give one provision per number, all with the
+  block's text, because the extract does not show where one paragraph ends; a label with no text
+  of its own ("(46)" alone) joins the block before it.  A number already used that is not a
+  footnote is kept as text inside the running paragraph (merged), so refs stay unique and no text
+  is lost.  Annex A of C(2025) 5045 continues the numbering, (117)-(144): ordinary paragraphs
+  with sections "A.1. ...".
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import struct
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from io import BytesIO
@@ -63,6 +67,18 @@ _ITEM = re.compile(
 _NUMBERED_HEADING = re.compile(r"^(?:[IVXLC]+\.|\d+(?:\.\d+)*\.|[A-Z]\.\d+(?:\.\d+)*\.?)\s+\S")
 _LETTERED_HEADING = re.compile(r"^[a-z]\)\s+\S")
 _PAGE_NUMBER = re.compile(r"^(?:\d{1,4}|[IVXLCivxlc]{1,6})$")
+# What pypdf raises on damaged files besides its own errors (bad streams, xref, numbers).
+_PDF_ERRORS = (
+    PyPdfError,
+    ValueError,
+    KeyError,
+    TypeError,
+    IndexError,
+    OSError,
+    zlib.error,
+    struct.error,
+    RecursionError,
+)
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u3000]+")
 
 
@@ -83,9 +99,15 @@ def _qualified(doc: Document, local: str) -> str:
 # --------------------------------------------------------------------------- shared structure
 
 
+def _pairs(items: list) -> list[tuple]:
+    """Consecutive pairs: [a, b, c] -> [(a, b), (b, c)]."""
+    return list(zip(items, items[1:], strict=False))
+
+
 @dataclass(slots=True)
 class _Para:
-    """A numbered paragraph being assembled: its numbers (several for a stacked label)."""
+    """A paragraph being assembled: its numbers (several for stacked labels, none for text
+    under a heading outside numbered paragraphs), headings, first page and lines."""
 
     numbers: list[int]
     section: str
@@ -99,10 +121,7 @@ class _Numbers:
 
     def __init__(self) -> None:
         self.seen: set[int] = set()
-
-    @property
-    def high(self) -> int:
-        return max(self.seen, default=0)
+        self.high = 0  # highest number taken so far
 
     def fits(self, n: int) -> bool:
         return n not in self.seen and 0 < n <= self.high + 3
@@ -111,6 +130,7 @@ class _Numbers:
         if n != self.high + 1:
             log.debug("paragraph (%d) out of sequence after (%d)", n, self.high)
         self.seen.add(n)
+        self.high = max(self.high, n)
 
 
 def _join(lines: list[str], separators: list[str]) -> str:
@@ -139,13 +159,14 @@ def _merge_label_only(paras: list[_Para], doc: Document) -> list[_Para]:
     after the block holding paragraphs 45 and 46): the numbers then share that block's text.
     """
     kept: list[_Para] = []
+    numbered: _Para | None = None  # the last paragraph with numbers and text
     for para in paras:
-        numbered = [p for p in kept if p.numbers]
         if para.lines:
             kept.append(para)
-        elif para.numbers and numbered:
-            log.debug("%s: %s has no text; it joins %s", doc.id, para.numbers, numbered[-1].numbers)
-            numbered[-1].numbers += para.numbers
+            numbered = para if para.numbers else numbered
+        elif para.numbers and numbered is not None:
+            log.debug("%s: %s has no text; it joins %s", doc.id, para.numbers, numbered.numbers)
+            numbered.numbers += para.numbers
     return kept
 
 
@@ -245,8 +266,10 @@ def _read_pdf(data: bytes, doc: Document) -> pypdf.PdfReader:
             raise BadDocument(f"{name}: the PDF has no pages; replace it with the official PDF")
     except BadDocument:
         raise
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as err:
-        raise BadDocument(f"{name}: unreadable PDF ({err}); replace it with the official PDF") from None
+    except _PDF_ERRORS as err:
+        raise BadDocument(
+            f"{name}: unreadable PDF ({err}); replace it with the official PDF"
+        ) from None
     return reader
 
 
@@ -258,7 +281,7 @@ def _page_runs(page: pypdf.PageObject) -> list[_Run]:
     """
     runs: list[_Run] = []
 
-    def visit(text, cm, tm, font, size) -> None:  # noqa: ANN001 - pypdf visitor signature
+    def visit(text: str, cm: list[float], tm: list[float], font: dict | None, size: float) -> None:
         if not text:
             return
         if not text.strip():
@@ -340,7 +363,7 @@ def parse_guideline_pdf(data: bytes, doc: Document) -> list[Provision]:
     try:
         for page in reader.pages:
             pages.append((_page_runs(page), float(page.mediabox.height)))
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as err:
+    except _PDF_ERRORS as err:
         raise BadDocument(f"{doc.file or doc.id}: cannot extract text ({err})") from None
 
     weights: Counter[float] = Counter()
@@ -364,7 +387,7 @@ def parse_guideline_pdf(data: bytes, doc: Document) -> list[Provision]:
     para_x = _mode([ln.x for ln in text_lines if _PARA.match(_clean(ln.text))], 0.0)
     steps = [
         round(a.y - b.y, 1)
-        for a, b in zip(text_lines, text_lines[1:])
+        for a, b in _pairs(text_lines)
         if a.page == b.page and 0 < a.y - b.y < 3 * body
     ]
     spacing = _mode(steps, 1.2 * body)
@@ -403,6 +426,9 @@ def _assemble_pdf(
         if not text:
             continue
         is_bold = line.bold >= 0.9 and line.size >= 0.9 * body
+        # "c) ‘Solely’": the quotes of a lettered sub-heading are set in a roman font
+        if _LETTERED_HEADING.match(text) and line.bold >= 0.75 and line.size >= 0.9 * body:
+            is_bold = True
         at_margin = abs(line.x - para_x) <= 12.0
         label = _PARA.match(text)
 
@@ -416,8 +442,10 @@ def _assemble_pdf(
             )
             section = title if _NUMBERED_HEADING.match(title) else section
             heading = []
-        if is_bold and not label and (
-            _NUMBERED_HEADING.match(text) or _LETTERED_HEADING.match(text) or at_margin
+        if (
+            is_bold
+            and not label
+            and (_NUMBERED_HEADING.match(text) or _LETTERED_HEADING.match(text) or at_margin)
         ):
             finish()
             heading, current, sources, seps, previous = [line], None, [], [], None
@@ -444,10 +472,6 @@ def _assemble_pdf(
         previous = line
     finish()
     return paras
-
-
-def _pairs(items: list) -> list[tuple]:
-    return list(zip(items, items[1:], strict=False))
 
 
 def _continues_heading(heading: list[_Line], line: _Line, text: str, spacing: float) -> bool:
@@ -489,15 +513,35 @@ def _sep_pdf(previous: _Line | None, line: _Line, prev_text: str, text: str, spa
 
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
-_PLAIN_HEADING = re.compile(r"^(?:Annex\b[^.]{0,150}|[A-Z]\.\d+(?:\.\d+)*\.?\s+\S.{0,150})$")
+_PLAIN_HEADING = re.compile(  # "Annex: Training compute ...", "A.2.1. Hardware-based approach"
+    r"^(?:Annex(?: [A-Z])?\s*[:.–—-]\s+\S.{0,150}|[A-Z]\.\d+(?:\.\d+)*\.?\s+\S.{0,150})$"
+)
 _STACK = re.compile(r"^((?:\(\d{1,3}\)\s*)+)")
 _INLINE_PARA = re.compile(r"(?<=[.:;!?’”)])\s+\((\d{1,3})\)\s+(?=[A-Z‘“(•])")
 _PAREN_NOTE = re.compile(r"(?:^|(?<=[.;)]\s))\((\d{1,3})\)\s")
 _BARE_NOTE = re.compile(r"(?:^|(?<=[.)]\s))(\d{1,3}) ?(?=[A-Z‘“])")
+_PAREN_MARKER = re.compile(r"(?<=\S) \((\d{1,3})\)(?=[\s.,;:!?)]|$)")
 _BULLETS_ONLY = re.compile(r"^[•▪◦●\s]+$")
-_TERMINAL = (".", "!", "?", ";", ":", ")", "”", "’", "»")
-_NOT_AFTER = {"and", "or", "and/or", "to", "of", "in", "under", "paragraph", "paragraphs",
-              "point", "points", "article", "articles", "subparagraph", "section", "sections"}
+_NOTE_END = (".", "!", "?")  # a footnote line ending otherwise continues on the next line
+_NOTE_LINE = 160  # ... if that line is short: body text resumes in long lines
+_NOT_AFTER = {
+    "and",
+    "or",
+    "and/or",
+    "to",
+    "of",
+    "in",
+    "under",
+    "paragraph",
+    "paragraphs",
+    "point",
+    "points",
+    "article",
+    "articles",
+    "subparagraph",
+    "section",
+    "sections",
+}
 
 
 @dataclass(slots=True)
@@ -546,6 +590,7 @@ class _MarkdownReader:
         self.current: _Para | None = None
         self.heading_open = False  # the last line was a heading that may wrap onto the next
         self.in_note = False  # the last line was a footnote that has not ended
+        self.cited: set[int] = set()  # numbers k seen as " (k)" in paragraph text so far
 
     def feed(self, line: str) -> None:
         if not line or _BULLETS_ONLY.match(line):
@@ -572,7 +617,11 @@ class _MarkdownReader:
             rest = re.sub(r"^(?:\(\d{1,3}\)\s*){" + str(len(accepted)) + "}", "", line)
             self._open(accepted, rest)
             return
-        if labels and labels[0] > self.notes.last:
+        if (
+            labels
+            and labels[0] in self.cited
+            and self.notes.last < labels[0] <= self.notes.last + 4
+        ):
             self._note(line, _PAREN_NOTE, self.notes.paren)
             return
         if labels:
@@ -581,8 +630,8 @@ class _MarkdownReader:
         if bare and self.notes.last < int(bare.group(1)) <= self.notes.last + 4:
             self._note(line, _BARE_NOTE, self.notes.bare)
             return
-        if in_note:
-            self.in_note = not line.endswith(_TERMINAL)  # a footnote cut by the page layout
+        if in_note and len(line) <= _NOTE_LINE:
+            self.in_note = not line.endswith(_NOTE_END)  # a footnote cut by the page layout
             return
         if heading_open and len(line) <= 80 and not line.endswith("."):
             self.section = _clean(self.section + _sep_heading(self.section, line) + line)
@@ -606,7 +655,7 @@ class _MarkdownReader:
                 into.add(n)
                 last = n
         self.notes.last = last
-        self.in_note = not line.endswith(_TERMINAL)
+        self.in_note = not line.endswith(_NOTE_END)
 
     def _open(self, numbers: list[int], text: str) -> None:
         for n in numbers:
@@ -618,6 +667,8 @@ class _MarkdownReader:
 
     def _add(self, line: str) -> None:
         """Add a line to the current paragraph, opening new ones at inline ". (N) Text"."""
+        # a "(k) text" line is a footnote only once " (k)" was cited in the text above it
+        self.cited.update(int(k) for k in _PAREN_MARKER.findall(line))
         for match in _INLINE_PARA.finditer(line):
             n = int(match.group(1))
             if self.numbers.fits(n):
@@ -635,7 +686,7 @@ def _join_markdown(lines: list[str]) -> list[str]:
     if not lines:
         return []
     seps: list[str] = []
-    for previous, following in zip(lines, lines[1:]):
+    for previous, following in _pairs(lines):
         hyphen = _hyphen_join(previous, following)
         if hyphen is not None and following[:1].islower():
             seps.append(hyphen)
@@ -652,7 +703,6 @@ def _join_markdown(lines: list[str]) -> list[str]:
 def _drop_markers(paras: list[_Para], notes: _Notes) -> None:
     """Remove footnote markers " (k)" and glued "word1" where k is a known footnote number."""
     last = 0
-    paren_re = re.compile(r"(?<=\S) \((\d{1,3})\)(?=[\s.,;:!?)]|$)")
     glued_re = re.compile(r"(?:(?<=[a-z]{2})|(?<=[’”)]))(\d{1,2})(?=[\s.,;:!?)]|$)")
     top_bare = max(notes.bare, default=0)
     for para in paras:
@@ -660,7 +710,10 @@ def _drop_markers(paras: list[_Para], notes: _Notes) -> None:
         for line in para.lines:
             out, pos = [], 0
             events = sorted(
-                [(m.start(), m.end(), int(m.group(1)), "paren") for m in paren_re.finditer(line)]
+                [
+                    (m.start(), m.end(), int(m.group(1)), "paren")
+                    for m in _PAREN_MARKER.finditer(line)
+                ]
                 + [(m.start(), m.end(), int(m.group(1)), "bare") for m in glued_re.finditer(line)]
             )
             for start, end, k, kind in events:

@@ -221,6 +221,7 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     sentences: list[Sentence] = field(default_factory=list)
     obligations: list[dict] = field(default_factory=list)
+    related: list[Citation] = field(default_factory=list)  # closest passages when abstaining
     message: str = ""  # why it abstained or what was wrong with the question
     timing_ms: float = 0.0
     as_of: str = ""

@@ -1,0 +1,139 @@
+"""Answers from retrieved passages: the default extractive answerer, and abstention.
+
+The extractive answerer picks the sentences of the top passages that best match the
+question and copies them verbatim, each followed by the ``[n]`` marker of the passage it
+comes from.  Any future answerer (an LLM through llama-index) implements the same
+``Answerer`` protocol and its output must pass :func:`kb.assistant.Assistant.verify`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Protocol
+
+from kb.records import Sentence
+from kb.retrieval import Hit, content_words
+from kb.text import sentence_spans, words
+
+# Abstention thresholds, calibrated on eval/questions.jsonl (see eval/report.md):
+# abstain when the best passage's cosine similarity is below MIN_DENSE, or below
+# WEAK_DENSE while fewer than MIN_COVERAGE of the question's content words occur in it.
+MIN_DENSE = 0.30
+WEAK_DENSE = 0.42
+MIN_COVERAGE = 0.34
+MAX_SENTENCES = 3
+_LEADING_LABEL = re.compile(r"^(?:\d{1,3}[a-z]?\.|\([0-9a-z]{1,4}\))\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """What an answerer produces: sentences with markers, before packaging."""
+
+    sentences: list[Sentence]
+    abstained: bool
+    reason: str = ""
+
+    @property
+    def text(self) -> str:
+        return " ".join(f"{s.text} [{s.n}]" for s in self.sentences)
+
+
+class Answerer(Protocol):
+    """Turns a question and its ranked passages into cited sentences."""
+
+    def draft(self, question: str, hits: list[Hit], *, expansion: str = "") -> Draft: ...
+
+
+def evidence(question: str, hits: list[Hit]) -> tuple[float, float]:
+    """(best cosine among the top passages, share of question words in the best passage)."""
+    if not hits:
+        return 0.0, 0.0
+    best = max(hits[:3], key=lambda h: h.dense)
+    asked = set(content_words(question))
+    found = set(words(best.chunk.embed_text))
+    coverage = len(asked & found) / len(asked) if asked else 0.0
+    return best.dense, coverage
+
+
+def should_abstain(question: str, hits: list[Hit]) -> str:
+    """Why the evidence is too weak to answer, or "" when it is strong enough."""
+    if any(h.direct for h in hits):
+        return ""
+    if not hits:
+        return "no passage matched"
+    dense, coverage = evidence(question, hits)
+    if dense < MIN_DENSE:
+        return f"best passage similarity {dense:.2f} < {MIN_DENSE}"
+    if dense < WEAK_DENSE and coverage < MIN_COVERAGE:
+        return f"similarity {dense:.2f} and word coverage {coverage:.2f} are both weak"
+    return ""
+
+
+class ExtractiveAnswerer:
+    """Verbatim sentences from the top passages; no language model."""
+
+    def __init__(self, document_frequency: Counter, documents: int, *, passages: int = 4):
+        self.df = document_frequency
+        self.n = max(documents, 1)
+        self.passages = passages
+
+    @classmethod
+    def for_texts(cls, texts: list[str]) -> ExtractiveAnswerer:
+        df: Counter = Counter()
+        for text in texts:
+            df.update(set(words(text)))
+        return cls(df, len(texts))
+
+    def idf(self, word: str) -> float:
+        return math.log(1 + self.n / (1 + self.df.get(word, 0)))
+
+    def draft(self, question: str, hits: list[Hit], *, expansion: str = "") -> Draft:
+        reason = should_abstain(question, hits)
+        if reason:
+            return Draft([], abstained=True, reason=reason)
+        asked = Counter(content_words(question))
+        scored = []
+        for rank, hit in enumerate(hits[: self.passages]):
+            for position, (start, end) in enumerate(sentence_spans(hit.chunk.text)):
+                text = _strip_label(hit.chunk.text[start:end])
+                if len(text.split()) < 4:
+                    continue
+                score = self._score(text, asked, expansion) + 1.5 / (rank + 1)
+                if hit.direct:
+                    score += 3.0 / (position + 1)
+                scored.append((score, rank, position, text))
+        chosen = _choose(scored)
+        chosen.sort(key=lambda item: (item[1], item[2]))
+        return Draft([Sentence(text, rank + 1) for _, rank, _, text in chosen], abstained=False)
+
+    def _score(self, sentence: str, asked: Counter, expansion: str) -> float:
+        present = set(words(sentence))
+        main = sum(self.idf(w) for w in asked if w in present)
+        extra = sum(0.4 * self.idf(w) for w in set(content_words(expansion)) if w in present)
+        return (main + extra) / math.sqrt(6 + len(present))
+
+
+def _strip_label(text: str) -> str:
+    """Drop a leading "1." or "(a)" label: the rest is still a verbatim slice."""
+    return _LEADING_LABEL.sub("", text, count=1)
+
+
+def _choose(scored: list[tuple]) -> list[tuple]:
+    """The best sentences: at most MAX_SENTENCES, at most two per passage, and nothing
+    much weaker than the best."""
+    scored = sorted(scored, reverse=True)
+    if not scored:
+        return []
+    best = scored[0][0]
+    chosen, per_passage = [], Counter()
+    for item in scored:
+        score, rank = item[0], item[1]
+        if len(chosen) == MAX_SENTENCES or score < 0.45 * best:
+            break
+        if per_passage[rank] < 2:
+            chosen.append(item)
+            per_passage[rank] += 1
+    return chosen

@@ -1,0 +1,159 @@
+"""``python -m kb``: ask questions, show provisions and definitions from the terminal."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+import textwrap
+
+import click
+
+from kb.assistant import Assistant
+from kb.config import Settings
+from kb.errors import KbError
+from kb.records import Answer, Provision
+
+
+def output_options(command):
+    """The flags every answering command shares: --json, --top-k, --as-of."""
+
+    @click.option("--json", "as_json", is_flag=True, help="Print the documented JSON shape.")
+    @click.option("--top-k", default=5, show_default=True, type=click.IntRange(1, 50),
+                  help="How many ranked citations to return.")
+    @click.option("--as-of", default=None, metavar="YYYY-MM-DD",
+                  help="Answer with the law in force on this date (default: today).")
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        return command(*args, **kwargs)
+
+    return wrapper
+
+
+def _open() -> Assistant:
+    return Assistant.open(Settings.from_env())
+
+
+def _fail(error: KbError):
+    raise click.ClickException(str(error)) from None
+
+
+@click.group()
+@click.option("-v", "--verbose", count=True, help="-v for INFO logs, -vv for DEBUG.")
+def cli(verbose: int) -> None:
+    """Ask the EU AI Act knowledge base; every answer sentence is quoted and cited."""
+    level = ("WARNING", "INFO", "DEBUG")[min(verbose, 2)] if verbose else Settings.from_env().log_level
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+def format_answer(answer: Answer) -> str:
+    lines = [f"Q: {answer.question}", ""]
+    if answer.message:
+        lines += [f"Note: {answer.message}", ""]
+    lines += [textwrap.fill(answer.text, 100), ""]
+    shown = answer.citations or answer.related
+    if answer.abstained and shown:
+        lines.append("You may want to read:")
+    for c in shown:
+        source = f" ({c.version_source})" if c.version_source else ""
+        lines.append(f"[{c.n}] {c.ref}{source} — {c.url}")
+        lines.append(textwrap.indent(textwrap.fill(c.text, 96), "    "))
+    lines.append(f"(law as of {answer.as_of}; {answer.timing_ms:.0f} ms)")
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("question", required=False)
+@click.option("--batch", type=click.File("r", encoding="utf-8"), default=None,
+              help="Read one question per line from FILE ('-' for stdin); with --json prints "
+                   "one JSON object per line.")
+@output_options
+def ask(question: str | None, batch, as_json: bool, top_k: int, as_of: str | None) -> None:
+    """Answer QUESTION with verbatim, cited passages, or say the texts don't cover it.
+
+    Example: python -m kb ask "Must our chatbot tell customers it is an AI?" --json
+    """
+    if (question is None) == (batch is None):
+        raise click.UsageError("give either a QUESTION or --batch FILE")
+    try:
+        assistant = _open()
+        if batch is None:
+            answer = assistant.ask(question, top_k=top_k, as_of=as_of)
+            click.echo(json.dumps(answer.to_dict(), ensure_ascii=False) if as_json
+                       else format_answer(answer))
+            return
+        for line in batch:
+            if not line.strip():
+                continue
+            try:
+                answer = assistant.ask(line, top_k=top_k, as_of=as_of)
+                data, text = answer.to_dict(), format_answer(answer)
+            except KbError as error:  # one bad line does not stop the batch
+                data = {"question": line.strip(), "error": str(error)}
+                text = f"Q: {line.strip()}\nError: {error}"
+            click.echo(json.dumps(data, ensure_ascii=False) if as_json else text + "\n")
+    except KbError as error:
+        _fail(error)
+
+
+def format_provision(p: Provision, assistant: Assistant) -> str:
+    doc = assistant.library.documents.get(p.doc_id)
+    head = p.ref + (f" — {p.title}" if p.title else "")
+    lines = [head, doc.title if doc else p.doc_id]
+    if p.deleted:
+        lines.append(f"DELETED from {p.valid_from} ({p.version_source}); former text:")
+    elif p.version_source:
+        lines.append(f"As amended: {p.version_source}, in force from {p.valid_from}")
+    lines += ["", p.text, "", p.url]
+    return "\n".join(lines)
+
+
+def _provision_json(p: Provision, assistant: Assistant) -> str:
+    data = assistant.citation(p).to_dict()
+    data.update({"title": p.title, "deleted": p.deleted, "term": p.term})
+    data.pop("n")
+    data.pop("score")
+    return json.dumps(data, ensure_ascii=False)
+
+
+@cli.command()
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--as-of", default=None, metavar="YYYY-MM-DD", help="Wording in force on this date.")
+def show(ref: str, as_json: bool, as_of: str | None) -> None:
+    """Print the verbatim provision REF with its title and link.
+
+    Example: python -m kb show "Article 50(1)"
+    """
+    try:
+        assistant = _open()
+        p = assistant.show(ref, as_of=as_of)
+    except KbError as error:
+        _fail(error)
+    click.echo(_provision_json(p, assistant) if as_json else format_provision(p, assistant))
+
+
+@cli.command()
+@click.argument("term")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--as-of", default=None, metavar="YYYY-MM-DD", help="Definition in force on this date.")
+def define(term: str, as_json: bool, as_of: str | None) -> None:
+    """Print the Article 3 definition of TERM.
+
+    Example: python -m kb define deployer
+    """
+    try:
+        assistant = _open()
+        p = assistant.define(term, as_of=as_of)
+    except KbError as error:
+        _fail(error)
+    click.echo(_provision_json(p, assistant) if as_json else format_provision(p, assistant))
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    cli(prog_name="python -m kb")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,227 @@
+"""The provisions of the knowledge base in memory, by ref and by date.
+
+Loaded once from the catalog: every version of every provision, the documents, the
+Article 3-style definitions.  Answers the structural questions retrieval cannot: which
+wording was in force on a date, what a ref names, what a passage cross-references,
+which defined terms it uses, an act's table of contents.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from kb.catalog import Catalog, in_force
+from kb.errors import UnknownReference
+from kb.records import Document, Kind, Provision, Unit
+from kb.refs import RefMention, find_refs, parents, qualify
+
+
+def today() -> str:
+    return date.today().isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """What a ref written by someone resolved to."""
+
+    asked: str  # the ref as understood ("Article 50(1)")
+    provision: Provision  # the closest existing provision in force (maybe an ancestor)
+    exact: bool  # False when only an ancestor exists
+
+
+class Library:
+    """Provisions by ref and date; read-only after construction."""
+
+    def __init__(self, documents: list[Document], provisions: list[Provision]):
+        self.documents = {d.id: d for d in documents}
+        self._versions: dict[str, list[Provision]] = defaultdict(list)
+        self._children: dict[str, list[str]] = defaultdict(list)
+        for p in provisions:
+            versions = self._versions[p.ref]
+            if not versions and p.parent:
+                self._children[p.parent].append(p.ref)
+            versions.append(p)
+        for versions in self._versions.values():
+            versions.sort(key=lambda p: p.valid_from or "")
+        self._order = {ref: i for i, ref in enumerate(self._versions)}
+        self._terms: dict[str, list[tuple[str, str]]] = {}
+
+    @classmethod
+    def from_catalog(cls, catalog: Catalog) -> Library:
+        return cls([r.document for r in catalog.documents()], catalog.provisions())
+
+    # --- one provision -----------------------------------------------------------------
+
+    def versions(self, ref: str) -> list[Provision]:
+        """Every version of ``ref``, oldest first (empty if unknown)."""
+        return list(self._versions.get(ref, ()))
+
+    def version(self, ref: str, as_of: str | None = None) -> Provision | None:
+        """The version of ``ref`` in force on ``as_of`` (a tombstone if deleted by then)."""
+        as_of = as_of or today()
+        for p in reversed(self._versions.get(ref, ())):
+            if in_force(p.valid_from, p.valid_until, as_of):
+                return p
+        return None
+
+    def get(self, ref: str, as_of: str | None = None) -> Provision:
+        """The provision in force, or UnknownReference saying what exists instead."""
+        p = self.version(ref, as_of)
+        if p is None:
+            hint = self._closest(ref)
+            raise UnknownReference(
+                f"No provision {ref!r} in the knowledge base"
+                + (f" on {as_of}" if as_of and self._versions.get(ref) else "")
+                + (f"; did you mean {hint!r}?" if hint else ".")
+            )
+        return p
+
+    def _closest(self, ref: str) -> str:
+        for mention in find_refs(ref):
+            for local in parents(mention.local):
+                for candidate in self._qualified(local, mention.act):
+                    if candidate in self._versions and candidate != ref:
+                        return candidate
+        return ""
+
+    def children(self, ref: str, as_of: str | None = None) -> list[Provision]:
+        kids = (self.version(r, as_of) for r in self._children.get(ref, ()))
+        return [k for k in kids if k is not None and not k.deleted]
+
+    def document(self, doc_id: str) -> Document:
+        return self.documents[doc_id]
+
+    # --- refs written by people ----------------------------------------------------------
+
+    def _qualified(self, local: str, act: str) -> list[str]:
+        """Stored refs a local label may mean, most likely first."""
+        if act == "gdpr":
+            docs = [d for d in self.documents.values() if d.cite_as == "GDPR"]
+        elif act == "amending":
+            docs = [d for d in self.documents.values() if d.kind is Kind.AMENDING_REGULATION]
+        elif act:
+            docs = [d for d in self.documents.values() if act in d.cite_as]
+        else:
+            docs = [d for d in self.documents.values() if not d.cite_as]
+        return [qualify(local, d) for d in docs]
+
+    def resolve(self, mention: RefMention, as_of: str | None = None) -> Resolved | None:
+        """The provision a mention names, or its closest existing ancestor."""
+        for depth, local in enumerate(parents(mention.local)):
+            for ref in self._qualified(local, mention.act):
+                p = self.version(ref, as_of)
+                if p is not None and not p.deleted:
+                    return Resolved(mention.local, p, exact=depth == 0)
+        return None
+
+    def lookup(self, text: str, as_of: str | None = None) -> list[Resolved]:
+        """Every provision named in ``text`` that exists, in order, without repeats."""
+        found, seen = [], set()
+        for mention in find_refs(text):
+            resolved = self.resolve(mention, as_of)
+            if resolved and resolved.provision.ref not in seen:
+                seen.add(resolved.provision.ref)
+                found.append(resolved)
+        return found
+
+    # --- context of a passage --------------------------------------------------------------
+
+    def cross_references(self, p: Provision, as_of: str | None = None) -> list[Provision]:
+        """Provisions that ``p``'s text refers to ("referred to in Article 6(2)")."""
+        doc = self.documents.get(p.doc_id)
+        out, seen = [], {p.ref}
+        for mention in find_refs(p.text):
+            act = mention.act
+            if act == "" and doc is not None and doc.kind is Kind.REGULATION and doc.cite_as:
+                act = "gdpr" if doc.cite_as == "GDPR" else act
+            resolved = self.resolve(RefMention(mention.local, act, 0, 0), as_of)
+            if resolved and resolved.provision.ref not in seen:
+                seen.add(resolved.provision.ref)
+                out.append(resolved.provision)
+        return out
+
+    def definitions(self, doc_id: str, as_of: str | None = None) -> dict[str, Provision]:
+        """Defined term (lower case) -> its definition in force, for one act."""
+        out = {}
+        for ref, versions in self._versions.items():
+            first = versions[0]
+            if first.doc_id == doc_id and first.unit is Unit.DEFINITION:
+                p = self.version(ref, as_of)
+                if p is not None and not p.deleted and p.term:
+                    out[p.term.lower()] = p
+        return out
+
+    def define(self, term: str, as_of: str | None = None) -> Provision:
+        """The definition of ``term`` (AI Act first, then other acts)."""
+        wanted = term.strip().strip("‘’'\"").lower()
+        docs = sorted(self.documents.values(), key=lambda d: (bool(d.cite_as), d.id))
+        for doc in docs:
+            found = self.definitions(doc.id, as_of).get(wanted)
+            if found:
+                return found
+        for doc in docs:  # plural or partial: "deployers", "emotion recognition"
+            for key, p in self.definitions(doc.id, as_of).items():
+                if wanted.rstrip("s") == key or wanted in key.split(" "):
+                    return p
+        raise UnknownReference(f"No definition of {term!r}; try: python -m kb ask 'what is {term}'")
+
+    def terms_used(self, p: Provision, as_of: str | None = None) -> list[Provision]:
+        """Definitions of the act's defined terms that appear in ``p``'s text."""
+        doc_id = p.doc_id if p.unit is not Unit.SECTION else self._main_act()
+        if doc_id not in self._terms:
+            self._terms[doc_id] = sorted(
+                ((term, d.ref) for term, d in self.definitions(doc_id, as_of).items()),
+                key=lambda item: -len(item[0]),
+            )
+        text = p.text.lower()
+        out, seen = [], set()
+        for term, ref in self._terms[doc_id]:
+            if ref == p.ref or ref in seen:
+                continue
+            if re.search(rf"(?<![\w-]){re.escape(term)}s?(?![\w-])", text):
+                text = text.replace(term, " ")  # "AI system" inside "high-risk AI system"
+                definition = self.version(ref, as_of)
+                if definition is not None:
+                    seen.add(ref)
+                    out.append(definition)
+        return out
+
+    def _main_act(self) -> str:
+        for doc in self.documents.values():
+            if doc.kind is Kind.REGULATION and not doc.cite_as:
+                return doc.id
+        return ""
+
+    # --- whole documents ----------------------------------------------------------------------
+
+    def in_force(self, doc_id: str | None = None, as_of: str | None = None) -> list[Provision]:
+        """Every provision in force on ``as_of`` (of one document), in document order."""
+        out = []
+        for ref in self._versions:
+            p = self.version(ref, as_of)
+            if p is not None and not p.deleted and (doc_id is None or p.doc_id == doc_id):
+                out.append(p)
+        return out
+
+    def article(self, p: Provision, as_of: str | None = None) -> Provision | None:
+        """The whole article (or annex) a provision belongs to."""
+        ref = p.ref
+        while True:
+            current = self.version(ref, as_of)
+            if current is None or not current.parent or current.parent not in self._versions:
+                return current
+            ref = current.parent
+
+    def related_recitals(self, p: Provision, as_of: str | None = None) -> list[Provision]:
+        """Recitals of the same act that cite the provision's article ("Article 50")."""
+        if not p.article:
+            return []
+        pattern = re.compile(rf"\bArticles?\s+{re.escape(p.article)}\b(?!\()")
+        out = []
+        for q in self.in_force(p.doc_id, as_of):
+            if q.unit is Unit.RECITAL and pattern.search(q.text):
+                out.append(q)
+        return out[:5]

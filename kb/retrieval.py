@@ -1,0 +1,275 @@
+"""Hybrid retrieval over the provisions in force on a date.
+
+Four ranked lists are fused by weighted reciprocal rank fusion: dense similarity
+(llama-index over Chroma) for the question and for its CX-to-legal expansion, BM25
+(llama-index ``BM25Retriever``) over the expanded question, and article-title matches.
+Provisions the question names ("Article 50(1)") come first.  We fuse ourselves rather
+than with ``QueryFusionRetriever`` because abstention needs each list's raw scores.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+import tomllib
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from kb.catalog import StoredChunk, in_force
+from kb.errors import KbError
+from kb.library import Library
+from kb.records import Provision, Unit
+from kb.store import Store, date_number, to_node
+from kb.text import words
+
+log = logging.getLogger(__name__)
+
+SYNONYMS_PATH = Path(__file__).with_name("synonyms.toml")
+RRF_K = 60
+POOL = 40  # candidates per list
+PER_ARTICLE = 2  # diversity: at most this many passages of one article in the results
+
+_STOP = frozenset(
+    "a an the of to in on for and or is are be do does did must should shall we our us i my "
+    "you your it its it's they them their this that these those with as at by from what which "
+    "who whom when how can may about any if there have has need needs under into than then "
+    "so such also not no yes all get got would could will was were been being tell say says".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One retrieved passage with its scores."""
+
+    chunk: StoredChunk
+    provision: Provision
+    score: float  # fused score, the rank order
+    dense: float  # cosine similarity to the question (0 when not among the dense candidates)
+    lexical: float  # BM25 score of the expanded question (0 when not a BM25 candidate)
+    direct: bool = False  # named in the question
+
+
+def load_synonyms(path: Path = SYNONYMS_PATH) -> list[tuple[list[str], str]]:
+    rules = tomllib.loads(path.read_text(encoding="utf-8"))["rule"]
+    return [([w.lower() for w in rule["when"]], rule["add"]) for rule in rules]
+
+
+def expand(question: str, rules: list[tuple[list[str], str]]) -> str:
+    """The legal wording to add to a plain-language question (may be empty).
+
+    >>> expand("Must our chatbot tell customers?", [(["chatbot"], "interact directly")])
+    'interact directly'
+    """
+    text = " " + " ".join(words(question)) + " "
+    added = [add for phrases, add in rules if any(f" {p} " in text for p in phrases)]
+    return " ".join(added)
+
+
+def content_words(text: str) -> list[str]:
+    return [w for w in words(text) if w not in _STOP and len(w) > 1]
+
+
+class Retriever:
+    """Dense + BM25 + title matching + direct lookup, for one store and library."""
+
+    def __init__(self, store: Store, library: Library, embedder):
+        self.store = store
+        self.library = library
+        self.embedder = embedder
+        self.rules = load_synonyms()
+        self.chunks = {c.id: c for c in store.catalog.chunks()}
+        self._units = {c.id: self._unit(c) for c in self.chunks.values()}
+        self._bm25: dict[frozenset, object] = {}
+        self._lock = threading.Lock()
+        self._titles = self._article_titles()
+
+    def _unit(self, chunk: StoredChunk) -> str:
+        versions = self.library.versions(chunk.ref)
+        return versions[0].unit.value if versions else Unit.ARTICLE.value
+
+    def _article_titles(self) -> dict[str, set[str]]:
+        """Content words of each article/annex title -> ref of the whole article."""
+        titles = {}
+        for ref in list(self.library._versions):
+            p = self.library.versions(ref)[-1]
+            if not p.parent and p.title and p.unit in (Unit.ARTICLE, Unit.ANNEX):
+                titles[ref] = set(content_words(p.title))
+        return titles
+
+    # --- the lists ------------------------------------------------------------------------
+
+    def _live_ids(self, as_of: str) -> frozenset:
+        return frozenset(
+            c.id for c in self.chunks.values() if in_force(c.valid_from, c.valid_until, as_of)
+        )
+
+    def _bm25_for(self, as_of: str):
+        """A BM25 retriever over the chunks in force on ``as_of`` (cached per chunk set)."""
+        live = self._live_ids(as_of)
+        with self._lock:
+            retriever = self._bm25.get(live)
+            if retriever is None:
+                from llama_index.retrievers.bm25 import BM25Retriever
+
+                # bm25s forces its logger to DEBUG on import; let the application decide.
+                logging.getLogger("bm25s").setLevel(logging.NOTSET)
+                nodes = [self._bm25_node(self.chunks[i]) for i in sorted(live)]
+                retriever = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=POOL)
+                self._bm25[live] = retriever
+        return retriever
+
+    def _bm25_node(self, chunk: StoredChunk):
+        # BM25 reads the context line too (article title, defined term).
+        node = to_node(chunk, self._units[chunk.id])
+        node.set_content(chunk.embed_text)
+        return node
+
+    def dense(self, vector: list[float], as_of: str, k: int = POOL) -> list[tuple[str, float]]:
+        """Chunk ids and cosine similarities from Chroma, restricted to the law on ``as_of``."""
+        from llama_index.core.vector_stores.types import (
+            FilterOperator,
+            MetadataFilter,
+            MetadataFilters,
+            VectorStoreQuery,
+        )
+
+        day = date_number(as_of)
+        filters = MetadataFilters(filters=[
+            MetadataFilter(key="valid_from", value=day, operator=FilterOperator.LTE),
+            MetadataFilter(key="valid_until", value=day, operator=FilterOperator.GT),
+        ])
+        query = VectorStoreQuery(query_embedding=vector, similarity_top_k=k, filters=filters)
+        result = self.store.vector_store.query(query)
+        # llama-index reports exp(-distance); Chroma's cosine distance is 1 - cosine.
+        return [(i, 1.0 + math.log(s)) for i, s in zip(result.ids, result.similarities, strict=True)
+                if i in self.chunks and s > 0]
+
+    def lexical(self, text: str, as_of: str) -> list[tuple[str, float]]:
+        if not content_words(text):
+            return []
+        hits = self._bm25_for(as_of).retrieve(text)
+        return [(h.node.node_id, float(h.score or 0.0)) for h in hits]
+
+    def titles(self, question: str, as_of: str) -> list[str]:
+        """Chunk ids of articles whose title shares most of its words with the question."""
+        asked = set(content_words(question))
+        scored = []
+        for ref, title_words in self._titles.items():
+            if len(title_words) >= 2 and asked:
+                overlap = len(asked & title_words) / len(title_words)
+                if overlap >= 0.6:
+                    scored.append((overlap, ref))
+        scored.sort(reverse=True)
+        out = []
+        for _, ref in scored[:3]:
+            out += [c.id for c in self._chunks_under(ref, as_of)][:3]
+        return out
+
+    def _chunks_under(self, ref: str, as_of: str) -> list[StoredChunk]:
+        prefixes = (ref + "(", ref + ",")
+        return [
+            c for c in self.chunks.values()
+            if (c.ref == ref or c.ref.startswith(prefixes))
+            and in_force(c.valid_from, c.valid_until, as_of)
+        ]
+
+    # --- fusion ---------------------------------------------------------------------------
+
+    def retrieve(self, question: str, *, as_of: str, top_k: int = 5) -> list[Hit]:
+        """The passages that best answer ``question`` under the law on ``as_of``."""
+        expansion = expand(question, self.rules)
+        vectors = [self.embedder.get_query_embedding(question)]
+        if expansion:
+            vectors.append(self.embedder.get_query_embedding(f"{question} {expansion}"))
+        dense_lists = [self.dense(v, as_of) for v in vectors]
+        lexical = self.lexical(f"{question} {expansion}", as_of)
+        titles = self.titles(question, as_of)
+
+        cosine: dict[str, float] = defaultdict(float)
+        for ranked in dense_lists:
+            for i, s in ranked:
+                cosine[i] = max(cosine[i], s)
+        bm25 = dict(lexical)
+        fused: dict[str, float] = defaultdict(float)
+        for weight, ranked in [(1.0, [i for i, _ in dense_lists[0]]),
+                               *[(0.8, [i for i, _ in d]) for d in dense_lists[1:]],
+                               (1.0, [i for i, _ in lexical]),
+                               (0.5, titles)]:
+            for rank, chunk_id in enumerate(ranked):
+                fused[chunk_id] += weight / (RRF_K + rank + 1)
+
+        direct = self._direct(question, as_of)
+        ranked_ids = sorted(fused, key=fused.get, reverse=True)
+        hits = [self._hit(i, fused[i] + (1.0 if i in direct else 0.0), cosine, bm25, i in direct)
+                for i in dict.fromkeys([*direct, *ranked_ids])]
+        hits = [h for h in hits if h is not None]
+        log.debug("retrieved %s", [(h.provision.ref, round(h.score, 4)) for h in hits[:top_k]])
+        return diversify(hits, top_k)
+
+    def _direct(self, question: str, as_of: str) -> list[str]:
+        """Chunk ids of the provisions the question names, the named one first; for "what
+        is a deployer?" the definition of the term."""
+        refs = [r.provision.ref for r in self.library.lookup(question, as_of)]
+        term = defined_term_asked(question)
+        if term:
+            try:
+                refs.insert(0, self.library.define(term, as_of).ref)
+            except KbError:
+                pass
+        out = []
+        for ref in dict.fromkeys(refs):
+            chunks = self._chunks_under(ref, as_of)
+            exact = [c for c in chunks if c.ref == ref]
+            out += [c.id for c in (exact or chunks)[:4]]
+        return out
+
+    def _hit(self, chunk_id, score, cosine, bm25, direct) -> Hit | None:
+        chunk = self.chunks[chunk_id]
+        p = next((v for v in self.library.versions(chunk.ref)
+                  if (v.valid_from or None) == (chunk.valid_from or None)), None)
+        if p is None:
+            return None
+        return Hit(chunk, p, score, cosine.get(chunk_id, 0.0), bm25.get(chunk_id, 0.0), direct)
+
+
+_DEFINITION_QUESTION = re.compile(
+    r"^(?:what\s+(?:is|are)\s+(?:an?\s+|the\s+)?|define\s+(?:an?\s+|the\s+)?|"
+    r"what\s+does\s+(?:the\s+)?(?:term\s+)?|definition\s+of\s+(?:an?\s+|the\s+)?|"
+    r"meaning\s+of\s+(?:an?\s+|the\s+)?)"
+    r"[‘'\"“]?([a-z][a-z -]{1,60}?)[’'\"”]?(?:\s+mean)?(?:\s+under\s+the\s+ai\s+act)?\s*\??$",
+    re.IGNORECASE,
+)
+
+
+def defined_term_asked(question: str) -> str:
+    """The term a "what is X?" / "define X" question asks about ("" otherwise).
+
+    >>> defined_term_asked("What is a deployer?"), defined_term_asked("Define 'AI system'")
+    ('deployer', 'AI system')
+    """
+    match = _DEFINITION_QUESTION.match(question.strip())
+    return match.group(1).strip() if match else ""
+
+
+def article_key(p: Provision) -> str:
+    """What counts as "the same article" for diversity: the ref without its (…) tail."""
+    return re.sub(r"[(,].*$", "", p.ref).strip() + "|" + p.doc_id
+
+
+def diversify(hits: list[Hit], top_k: int) -> list[Hit]:
+    """Top ``top_k`` hits with at most PER_ARTICLE per article (direct hits exempt);
+    the other hits fill up if there are not enough."""
+    chosen, spill, count = [], [], defaultdict(int)
+    for hit in hits:
+        key = article_key(hit.provision)
+        if hit.direct or count[key] < PER_ARTICLE:
+            chosen.append(hit)
+            count[key] += 1
+        else:
+            spill.append(hit)
+        if len(chosen) == top_k:
+            return chosen
+    return (chosen + spill)[:top_k]
