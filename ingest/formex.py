@@ -27,18 +27,20 @@ QUOTES = {"2018": "‘", "2019": "’", "201C": "“", "201D": "”", "00AB": "�
 # amended act prints (the consolidated text has 2018/2019 where the amending act has 201C/201D).
 _NESTED = {"201C": "‘", "201D": "’"}
 _SKIP = frozenset({"NOTE", "BIB.INSTANCE", "INCLUSIONS", "INCL.ELEMENT", "NO.PARAG", "NO.P"})
-_BLOCKS = frozenset(
-    "ACT ANNEX ARTICLE ALINEA CONTENTS CONSID GR.CONSID GR.CONSID.INIT GR.SEQ GR.VISA "
-    "ITEM LIST NP P PARAG PREAMBLE PREAMBLE.INIT PREAMBLE.FINAL QUOT.S STI.ART TI TI.ART "
-    "TITLE TBL CORPUS ROW VISA ENACTING.TERMS FINAL SIGNATURE PL.DATE DIVISION".split()
-)
+_BLOCKS = frozenset({
+    "ACT", "ANNEX", "ARTICLE", "ALINEA", "CONTENTS", "CONSID", "GR.CONSID", "GR.CONSID.INIT",
+    "GR.SEQ", "GR.VISA", "ITEM", "LIST", "NP", "P", "PARAG", "PREAMBLE", "PREAMBLE.INIT",
+    "PREAMBLE.FINAL", "QUOT.S", "STI.ART", "TI", "TI.ART", "TITLE", "TBL", "CORPUS", "ROW",
+    "VISA", "ENACTING.TERMS", "FINAL", "SIGNATURE", "PL.DATE", "DIVISION",
+})
 # Text left after a block ("’;" after a quoted paragraph) belongs to the line before it.
 _GLUE = re.compile(r"^[;,.:)\]’”]")
 _LABEL_CHARS = "‘’“”«» "
 _ORDINALS = (
-    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth "
-    "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth"
-).split()
+    "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
+    "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth",
+    "seventeenth", "eighteenth", "nineteenth", "twentieth",
+)
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -54,7 +56,8 @@ def read_formex(path: Path) -> ET.Element:
     try:
         data = Path(path).read_bytes()
     except OSError as error:
-        raise BadDocument(f"cannot read {path}: {error.strerror}; check the manifest 'file'")
+        raise BadDocument(
+            f"cannot read {path}: {error.strerror}; check the manifest 'file'") from None
     return parse_xml(data, name=Path(path).name)
 
 
@@ -142,8 +145,11 @@ class _Lines:
         for child in element:
             if not is_pi(child) and child.tag is not ET.Comment:
                 self.child(child)
-            if child.tail:
-                self.buf.append(child.tail)
+            tail = child.tail or ""
+            if child.tag == "QUOT.END" and child.get("ID") in self.skip and not tail.strip(".;,"):
+                tail = tail.strip(".;,")  # the amending act's own full stop after its quote
+            if tail:
+                self.buf.append(tail)
 
     def child(self, element: ET.Element) -> None:
         tag = element.tag
@@ -351,15 +357,15 @@ def _points(container: ET.Element, out: _Out, base: str, parent: str, anchor: st
     """The numbered points of an amending act's article: "Article 1, point (7)" and "(7)(a)"."""
     for item, intro in _list_items(container):
         label = label_of(item.find("NP/NO.P"))
-        if not label:
-            continue
+        if not re.fullmatch(r"\w+", label):
+            continue  # dash items are words of the point above, not citable points
         local = f"{base} ({label})"
         np = item.find("NP")
         out.add(local, Unit.ARTICLE, "\n".join(_own_lines(item, label=False)), parent=parent,
                 point=label, intro=intro, anchor=anchor, **fields)
         for sub, sub_intro in _list_items(np):
             sub_label = label_of(sub.find("NP/NO.P"))
-            if sub_label:
+            if re.fullmatch(r"\w+", sub_label):
                 out.add(f"{local}({sub_label})", Unit.ARTICLE,
                         "\n".join(_own_lines(sub, label=False)), parent=local, point=label,
                         subpoint=sub_label, intro=sub_intro, anchor=anchor, **fields)
@@ -395,28 +401,50 @@ def _walk_outside_quotes(element: ET.Element) -> Iterator[ET.Element]:
             yield from _walk_outside_quotes(child)
 
 
-def _annex(root: ET.Element, out: _Out) -> None:
-    """An included annex ("Annex XIV"): the whole annex and its numbered parts."""
+def annex_parts(
+    root: ET.Element, *, quoted: bool = False
+) -> tuple[str, str, list[str], list[tuple[str, list[str]]]]:
+    """Number, title, lines and numbered parts ("1", its lines) of a Formex ANNEX.
+
+    The title is the annex's first line of contents (the Formex TITLE holds only "Annex
+    XIV").  A part's lines start with its heading words, like an annex point of the HTML
+    parser.  ``quoted``: the annex is quoted by an amending act, so its outer quotation
+    marks are dropped.
+    """
     title_el = root.find("TITLE")
     heading = inline_text(title_el).strip(_LABEL_CHARS) if title_el is not None else ""
     match = re.search(r"Annex\s+([IVXLC]+)\b", heading, re.IGNORECASE)
     number = match.group(1).upper() if match else ""
     contents = root.find("CONTENTS")
     if contents is None:
-        return
-    lines = _Lines(quotes=QUOTES, skip=frozenset(), headings=True).read(contents, top=False)
+        return number, "", [], []
+    quotes = {**QUOTES, **_NESTED} if quoted else QUOTES
+    skip = _outer_quotes(root) if quoted else frozenset()
+
+    def lines_of(element: ET.Element) -> list[str]:
+        return _Lines(quotes=quotes, skip=skip, headings=True).read(element, top=False)
+
     first = contents[0] if len(contents) else None
-    title = inline_text(first) if first is not None and first.tag == "P" else ""
-    local = f"Annex {number}".strip()
-    out.add(local, Unit.ANNEX, "\n".join(lines), title=title, annex=number or None)
+    title = " ".join(lines_of(first)) if first is not None and first.tag == "P" else ""
+    parts: list[tuple[str, list[str]]] = []
     for seq in contents.findall("GR.SEQ"):
         point = label_of(seq.find("TITLE/TI/NP/NO.P"))
-        if not point:
-            continue
-        seq_lines = _Lines(quotes=QUOTES, skip=frozenset(), headings=True).read(seq, top=False)
-        # Like an annex point of the HTML parser: its heading words lead its text.
-        seq_lines[0] = re.sub(rf"^{re.escape(point)}\.\s*", "", seq_lines[0])
-        out.add(f"{local}, point {point}", Unit.ANNEX, "\n".join(seq_lines), parent=local,
+        seq_lines = lines_of(seq)
+        if point and seq_lines:
+            seq_lines[0] = re.sub(rf"^{re.escape(point)}\.\s*", "", seq_lines[0])
+            parts.append((point, seq_lines))
+    return number, title, lines_of(contents), parts
+
+
+def _annex(root: ET.Element, out: _Out) -> None:
+    """An included annex ("Annex XIV"): the whole annex and its numbered parts."""
+    number, title, lines, parts = annex_parts(root)
+    if not lines:
+        return
+    local = f"Annex {number}".strip()
+    out.add(local, Unit.ANNEX, "\n".join(lines), title=title, annex=number or None)
+    for point, part_lines in parts:
+        out.add(f"{local}, point {point}", Unit.ANNEX, "\n".join(part_lines), parent=local,
                 title=title, annex=number or None, point=point)
 
 

@@ -23,7 +23,7 @@ from ingest.parsers import parse_document, source_files, source_hash
 from kb.catalog import Catalog, DocumentRecord, StoredChunk, stored, write_catalog
 from kb.config import Settings
 from kb.records import Document, Provision
-from kb.store import Store, to_node
+from kb.store import DOC_KEY, Store, to_node
 
 log = logging.getLogger(__name__)
 
@@ -265,7 +265,7 @@ def _copy_vectors(source, target, doc_id: str, progress) -> int:
     copied, offset, page = 0, 0, 1000
     while True:
         got = source.get(
-            where={"doc_id": doc_id}, include=["embeddings", "documents", "metadatas"],
+            where={DOC_KEY: doc_id}, include=["embeddings", "documents", "metadatas"],
             limit=page, offset=offset,
         )
         if not got["ids"]:

@@ -12,7 +12,7 @@ import csv
 import io
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date
 from functools import lru_cache
@@ -21,7 +21,9 @@ from typing import TypeVar
 
 import yaml
 
+from kb.dates import SCOPES, ApplicationRule, applies_from
 from kb.errors import KbError
+from kb.refs import find_refs
 from kb.text import words
 
 log = logging.getLogger(__name__)
@@ -36,18 +38,6 @@ ROLES: tuple[str, ...] = (
     "authorised_representative",
     "product_manufacturer",
     "gpai_model_provider",
-)
-# The scopes of kb.dates: each selects an application rule of Article 113 (or Article 111).
-SCOPES: tuple[str, ...] = (
-    "all_ai_systems",
-    "prohibited_practice",
-    "high_risk_annex_iii",
-    "high_risk_annex_i",
-    "transparency",
-    "gpai_model",
-    "gpai_model_systemic_risk",
-    "legacy_generative_system",
-    "public_authority_legacy",
 )
 
 _REQUIRED = ("id", "title", "summary", "roles", "applies_to", "refs", "cx_examples")
@@ -67,12 +57,14 @@ _DATE = re.compile(
     r"June|July|August|September|October|November|December)\b"
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“‘(])")
-_ASKED_REF = re.compile(
-    r"\b(?:Article|Art\.?)\s*(\d+[a-z]*)((?:\s*\(\s*[0-9a-z]+\s*\))*)"
-    r"|\bAnnex\s+([IVXL]+)(?:,?\s*point\s*(\d+)((?:\s*\(\s*[a-z]+\s*\))?))?",
-    re.IGNORECASE,
-)
 
+# The classification rule whose date every high-risk duty waits for (Article 113(c)).
+_CLASSIFICATION = {"high_risk_annex_iii": "Article 6(2)", "high_risk_annex_i": "Article 6(1)"}
+_ALWAYS = frozenset({"ai-literacy-measures"})  # kept even when a prohibition applies
+_PROHIBITED_NOTE = (
+    "A prohibited practice applies: the system must not be offered or used as described. "
+    "Other obligations are listed once an exception in the open questions applies."
+)
 _STATUS_RANK = {"prohibited": 0, "applies": 1, "applies from": 2, "depends on": 3}
 
 
@@ -269,21 +261,42 @@ def sentence_count(text: str) -> int:
 # --- dates ------------------------------------------------------------------------------
 
 
-def dated(specs: Sequence[ObligationSpec], table, *, chapter_of=None) -> list[Obligation]:
+def dated(
+    specs: Sequence[ObligationSpec],
+    table: Sequence[ApplicationRule],
+    *,
+    chapter_of: Callable[[str], str] | None = None,
+) -> list[Obligation]:
     """Fill each spec's ``applies_from`` from the application table of kb.dates.
 
-    The first ref and the spec's scope select the rule (``kb.dates.applies_from``).
+    The first ref and the spec's scope select the rule (``kb.dates.applies_from``); a
+    high-risk duty never applies before the classification of high-risk systems does.
     """
-    from kb.dates import applies_from  # written in parallel; imported where it is used
-
     out = []
     for spec in specs:
-        rule = applies_from(table, spec.refs[0], scope=spec.applies_to, chapter_of=chapter_of)
+        rule = _rule_for(spec, table, chapter_of)
         values = {f.name: getattr(spec, f.name) for f in fields(ObligationSpec)}
         out.append(
             Obligation(**values, applies_from=rule.applies_from, date_basis=rule.legal_basis)
         )
     return out
+
+
+def _rule_for(
+    spec: ObligationSpec,
+    table: Sequence[ApplicationRule],
+    chapter_of: Callable[[str], str] | None,
+) -> ApplicationRule:
+    rule = applies_from(table, spec.refs[0], scope=spec.applies_to, chapter_of=chapter_of)
+    classification = _CLASSIFICATION.get(spec.applies_to)
+    if classification:
+        # Duties on high-risk systems outside Chapter III (Articles 49, 72, 73, 86) bite only
+        # once systems are classified high-risk: Article 6 applies from Article 113(c), and
+        # Article 111(2) spares systems placed on the market before that date.
+        start = applies_from(table, classification, scope=spec.applies_to, chapter_of=chapter_of)
+        if start.applies_from > rule.applies_from:
+            return start
+    return rule
 
 
 def obligation_json(o: Obligation) -> dict:
@@ -303,29 +316,13 @@ def obligation_json(o: Obligation) -> dict:
 _O = TypeVar("_O", bound=ObligationSpec)
 
 
-def asked_refs(question: str) -> list[str]:
-    """Canonical refs written in a question ("Art. 50 (1)" -> "Article 50(1)").
-
-    >>> asked_refs("Does art 26(7) or Annex III point 5 (b) apply?")
-    ['Article 26(7)', 'Annex III, point 5(b)']
-    """
-    refs = []
-    for m in _ASKED_REF.finditer(question):
-        if m.group(1):
-            parts = re.findall(r"\(\s*([0-9a-z]+)\s*\)", m.group(2) or "", re.IGNORECASE)
-            refs.append(f"Article {m.group(1).lower()}" + "".join(f"({p.lower()})" for p in parts))
-        else:
-            ref = f"Annex {m.group(3).upper()}"
-            if m.group(4):
-                sub = re.sub(r"[\s()]", "", m.group(5) or "").lower()
-                ref += f", point {m.group(4)}" + (f"({sub})" if sub else "")
-            refs.append(ref)
-    return refs
-
-
 def _ref_hit(asked: str, ref: str) -> bool:
-    """A catalogue ref matches an asked ref when equal or nested in it."""
-    return ref == asked or ref.startswith(asked + "(")
+    """A catalogue ref matches an asked ref when equal or nested in it.
+
+    >>> _ref_hit("Annex III", "Annex III, point 5(b)"), _ref_hit("Article 5(1)", "Article 50(1)")
+    (True, False)
+    """
+    return ref == asked or ref.startswith((asked + "(", asked + ","))
 
 
 def _phrase_tokens(phrase: str) -> list[tuple[str, bool]]:
@@ -353,13 +350,14 @@ def match_obligations(question: str, catalogue: Sequence[_O], *, limit: int = 5)
     """The obligations a plain-language question is about, best first.
 
     Precision over recall: an obligation matches only when the question cites one of its
-    refs (or an enclosing ref: "Article 26" matches "Article 26(7)"), scoring 10 each, or
+    AI Act refs (``kb.refs.find_refs``; an enclosing ref such as "Article 26" matches
+    "Article 26(7)"; "Article 22 GDPR" matches nothing here), scoring 10 each, or
     contains one of its keyword phrases word for word (a trailing ``*`` is a prefix), scoring
     the phrase's word count.  Ties keep catalogue order.
     """
     if limit < 1:
         raise ValueError(f"limit must be >= 1, got {limit}")
-    asked = asked_refs(question)
+    asked = [m.local for m in find_refs(question) if m.act == ""]  # AI Act refs only
     tokens = words(question)
     scored = []
     for index, o in enumerate(catalogue):
@@ -776,18 +774,20 @@ def scenario(
     role: str,
     system: str,
     *,
-    table,
+    table: Sequence[ApplicationRule] | None,
     facts: Mapping[str, bool] | None = None,
     free_text: str = "",
     as_of: str | None = None,
     catalogue: Sequence[ObligationSpec] | None = None,
-    chapter_of=None,
+    chapter_of: Callable[[str], str] | None = None,
 ) -> Checklist:
     """The checklist of a role for a CX system (a key of :data:`SYSTEMS`) as of a date.
 
     ``facts`` answer the catalogue's fact questions by key and override the system's own
     (e.g. ``{"high_risk": False}``).  An unanswered condition gives "depends on: <question>";
     an unanswered exception is assumed not to apply and is listed as an open question.
+    ``catalogue`` defaults to ``kb/obligations.yaml``, dated with ``table``; a catalogue of
+    :class:`Obligation` records is used as dated.
     """
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; valid: {', '.join(ROLES)}")
@@ -796,9 +796,7 @@ def scenario(
     as_of = as_of or date.today().isoformat()
     _check_iso(as_of)
     spec = SYSTEMS[system]
-    obligations = {
-        o.id: o for o in dated(catalogue or _default_specs(), table, chapter_of=chapter_of)
-    }
+    obligations = {o.id: o for o in _dated_catalogue(catalogue, table, chapter_of)}
     known = {f.key: f for o in obligations.values() for f in o.conditions + o.unless}
     for key in facts or {}:
         if key not in known:
@@ -808,15 +806,14 @@ def scenario(
         ids += [o.id for o in match_obligations(free_text, list(obligations.values()), limit=10)]
     selected = [obligations[i] for i in dict.fromkeys(ids)]
     answers = _answers(spec, selected, facts or {})
-    items, questions = _items(selected, role, answers, as_of)
-    deciding = [known[k].question for k in spec.deciding if k in known and k not in answers]
+    items, asked = _items(selected, role, answers, as_of)
     notes = list(spec.notes)
     if any(item.status == "prohibited" for item in items):
-        notes.insert(
-            0,
-            "A prohibited practice applies: the system must not be offered or used "
-            "as described unless an exception in the open questions applies.",
-        )
+        # Other duties are moot while the practice is banned; its exception questions stay.
+        items = [i for i in items if i.obligation.is_prohibition or i.obligation.id in _ALWAYS]
+        notes.insert(0, _PROHIBITED_NOTE)
+    deciding = [known[k].question for k in spec.deciding if k in known and k not in answers]
+    questions = [q for item in items for q in asked[item.obligation.id]]
     return Checklist(
         role=role,
         system=spec.label,
@@ -826,6 +823,20 @@ def scenario(
         notes=tuple(notes),
         free_text=free_text.strip(),
     )
+
+
+def _dated_catalogue(
+    catalogue: Sequence[ObligationSpec] | None,
+    table: Sequence[ApplicationRule] | None,
+    chapter_of: Callable[[str], str] | None,
+) -> list[Obligation]:
+    """The catalogue with dates; an already dated catalogue is used as given."""
+    specs = list(catalogue) if catalogue is not None else list(_default_specs())
+    if all(isinstance(o, Obligation) for o in specs):
+        return specs
+    if table is None:
+        raise ValueError("table is required to date the catalogue (kb.dates.application_table)")
+    return dated(specs, table, chapter_of=chapter_of)
 
 
 def _check_iso(value: str) -> None:
@@ -855,17 +866,18 @@ def _answers(spec: System, selected: Sequence[Obligation], facts: Mapping[str, b
 
 def _items(
     selected: Sequence[Obligation], role: str, answers: Mapping[str, bool], as_of: str
-) -> tuple[list[ChecklistItem], list[str]]:
-    items, questions = [], []
+) -> tuple[list[ChecklistItem], dict[str, list[str]]]:
+    """The role's items, best first, and the unanswered questions of each (by id)."""
+    items, asked = [], {}
     for o in selected:
         if role not in o.roles or _excluded(o, answers):
             continue
         unknown = [f.question for f in o.conditions if f.key not in answers]
-        questions += unknown + [f.question for f in o.unless if f.key not in answers]
+        asked[o.id] = unknown + [f.question for f in o.unless if f.key not in answers]
         items.append(ChecklistItem(o, _status(o, unknown, as_of), o.applies_from))
     order = {o.id: n for n, o in enumerate(selected)}
     items.sort(key=lambda i: (_rank(i.status), i.date, order[i.obligation.id]))
-    return items, questions
+    return items, asked
 
 
 def _status(o: Obligation, unknown: Sequence[str], as_of: str) -> str:

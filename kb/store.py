@@ -50,10 +50,15 @@ def chroma_client(settings: Settings):
     return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=options)
 
 
+# llama-index writes its own "doc_id"/"document_id"/"ref_doc_id" keys into Chroma metadata,
+# so ours is named differently.
+DOC_KEY = "kb_doc_id"
+
+
 def chunk_metadata(chunk: StoredChunk, unit: str) -> dict:
     """What Chroma keeps beside each vector (flat, no None values)."""
     return {
-        "doc_id": chunk.doc_id,
+        DOC_KEY: chunk.doc_id,
         "ref": chunk.ref,
         "unit": unit,
         "part": chunk.part,
@@ -126,6 +131,6 @@ def to_node(chunk: StoredChunk, unit: str, embedding: list[float] | None = None)
         text=chunk.text,
         metadata=chunk_metadata(chunk, unit),
         embedding=embedding,
-        excluded_embed_metadata_keys=["doc_id", "ref", "unit", "part", "valid_from", "valid_until"],
+        excluded_embed_metadata_keys=[DOC_KEY, "ref", "unit", "part", "valid_from", "valid_until"],
         excluded_llm_metadata_keys=["part", "valid_from", "valid_until"],
     )

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -35,13 +37,34 @@ def copy_corpus(target: Path) -> Path:
     return target
 
 
+def index_in_subprocess(settings: Settings) -> None:
+    """Build an index with ``python -m ingest`` in a child process, so that every Chroma
+    file is flushed and closed when it exits and the directory can be copied safely."""
+    env = {**os.environ, "KB_CORPUS_DIR": str(settings.corpus_dir),
+           "KB_DATA_DIR": str(settings.data_dir), "CHROMA_HOST": "", "KB_COLLECTION": "kb"}
+    subprocess.run([sys.executable, "-m", "ingest"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)
+
+
 @pytest.fixture(scope="session")
-def small_kb(tmp_path_factory) -> Settings:
-    """The fixture corpus, indexed once per test run (read-only for tests)."""
-    root = tmp_path_factory.mktemp("small-kb")
+def template_kb(tmp_path_factory) -> Settings:
+    """The fixture corpus indexed once per run; never opened in this process (only copied)."""
+    root = tmp_path_factory.mktemp("template-kb")
     settings = settings_for(copy_corpus(root / "corpus"), root / "data")
-    sync(settings)
+    index_in_subprocess(settings)
     return settings
+
+
+def copy_kb(template: Settings, target: Path) -> Settings:
+    shutil.copytree(template.corpus_dir, target / "corpus")
+    shutil.copytree(template.data_dir, target / "data")
+    return settings_for(target / "corpus", target / "data")
+
+
+@pytest.fixture(scope="session")
+def small_kb(template_kb, tmp_path_factory) -> Settings:
+    """The indexed fixture corpus, shared read-only by the tests."""
+    return copy_kb(template_kb, tmp_path_factory.mktemp("small-kb"))
 
 
 @pytest.fixture(scope="session")
@@ -50,11 +73,9 @@ def assistant(small_kb) -> Assistant:
 
 
 @pytest.fixture()
-def fresh_kb(small_kb, tmp_path) -> Settings:
+def fresh_kb(template_kb, tmp_path) -> Settings:
     """A private copy of the indexed fixture corpus that a test may change."""
-    shutil.copytree(small_kb.corpus_dir, tmp_path / "corpus")
-    shutil.copytree(small_kb.data_dir, tmp_path / "data")
-    return settings_for(tmp_path / "corpus", tmp_path / "data")
+    return copy_kb(template_kb, tmp_path)
 
 
 @pytest.fixture(scope="session")
