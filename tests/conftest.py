@@ -27,9 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def settings_for(corpus_dir: Path, data_dir: Path, **changes) -> Settings:
     """Settings for a test corpus/index, ignoring the caller's KB_* environment."""
-    base = Settings.from_env()
-    return base.with_(corpus_dir=corpus_dir, data_dir=data_dir, chroma_host="",
-                      collection="kb", as_of="", **changes)
+    options = {"chroma_host": "", "collection": "kb", "as_of": "", **changes}
+    return Settings.from_env().with_(corpus_dir=corpus_dir, data_dir=data_dir, **options)
 
 
 def copy_corpus(target: Path) -> Path:

@@ -1,0 +1,50 @@
+# Two commands set everything up on a fresh machine:
+#   make run   - create .venv, install, build the index if missing (sync if stale), start the app
+#   make test  - the same set-up, then the whole test suite (fast and full-corpus tests)
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: run test test-fast install index lint eval eval-baseline bench-ingest bench-ask clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+index: install
+	$(PY) -m ingest
+
+run: index
+	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
+
+test: index
+	$(PY) -m pytest
+
+test-fast: install
+	$(PY) -m pytest -m "not corpus and not server and not browser"
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+eval: index
+	$(PY) -m eval
+
+eval-baseline: index
+	$(PY) -m eval --baseline
+
+bench-ingest: install
+	$(PY) -m eval.bench ingest
+
+bench-ask: index
+	$(PY) -m eval.bench ask
+
+clean:
+	rm -rf data/chroma data/catalog.sqlite
