@@ -167,3 +167,27 @@ def remove(ctx: click.Context, doc_id: str) -> None:
         _say_report(_run_sync(_settings(ctx)))
     except KbError as error:
         raise click.ClickException(str(error)) from None
+
+
+@cli.command()
+@click.option("--id", "doc_id", default=None, help="Amending act id (default: the latest).")
+@click.option("--json", "as_json", is_flag=True, help="Print the review as JSON.")
+@click.option("--questions", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Questions to replay (default: eval/questions.jsonl).")
+@click.pass_context
+def impact(ctx: click.Context, doc_id: str | None, as_json: bool, questions: str | None) -> None:
+    """Review what the latest amending act changed: provisions, answers, obligation dates.
+
+    Example: python -m ingest impact > impact.md
+    """
+    from pathlib import Path
+
+    from ingest.impact import DEFAULT_QUESTIONS
+    from ingest.impact import impact as review
+
+    try:
+        result = review(_settings(ctx), doc_id=doc_id,
+                        questions=Path(questions) if questions else DEFAULT_QUESTIONS)
+    except KbError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.to_markdown())

@@ -88,7 +88,9 @@ class Assistant:
         self.store = store
         self.library = library
         self._answerer = answerer
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._tables: dict[str, list] = {}
+        self._catalogues: dict[str, list] = {}
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> Assistant:
@@ -146,8 +148,16 @@ class Assistant:
             answer = Answer(question=text, text=draft.text, abstained=False, as_of=day,
                             citations=self._citations(hits), sentences=draft.sentences,
                             message=note)
+        if not answer.abstained:
+            answer.obligations = self._matching_obligations(text, day)
         answer.timing_ms = (time.perf_counter() - started) * 1000
         return answer
+
+    def _matching_obligations(self, question: str, as_of: str) -> list[dict]:
+        from kb.obligations import match_obligations, obligation_json
+
+        return [obligation_json(o)
+                for o in match_obligations(question, self.obligations(as_of), limit=3)]
 
     def _citations(self, hits: list[Hit]) -> list[Citation]:
         return [self.citation(hit.provision, n=i + 1, score=hit.score)
@@ -162,6 +172,42 @@ class Assistant:
             doc_title=doc.title if doc else "", doc_kind=doc.kind.value if doc else "",
             valid_from=p.valid_from, version_source=p.version_source,
         )
+
+    # --- obligations and dates ------------------------------------------------------------------
+
+    def application_table(self, as_of: str | None = None) -> list:
+        """When each provision applies, read from Articles 113 and 111 as in force on ``as_of``."""
+        from kb.dates import application_table
+
+        day = check_as_of(as_of or self.settings.as_of)
+        with self._lock:
+            if day not in self._tables:
+                law = self.library.all_versions(self.library.main_act())
+                self._tables[day] = application_table(law, day)
+            return self._tables[day]
+
+    def obligations(self, as_of: str | None = None) -> list:
+        """The obligations catalogue with application dates as of ``as_of``."""
+        from kb.obligations import dated, load_catalogue
+
+        day = check_as_of(as_of or self.settings.as_of)
+        table = self.application_table(day)
+        with self._lock:
+            if day not in self._catalogues:
+                self._catalogues[day] = dated(load_catalogue(), table)
+            return self._catalogues[day]
+
+    def checklist(self, role: str, system: str, *, facts: dict | None = None,
+                  free_text: str = "", as_of: str | None = None):
+        """The scenario finder: obligations of ``role`` for a CX ``system`` (kb.obligations)."""
+        from kb.obligations import scenario
+
+        day = check_as_of(as_of or self.settings.as_of)
+        try:
+            return scenario(role, system, table=self.application_table(day), facts=facts,
+                            free_text=free_text, as_of=day, catalogue=self.obligations(day))
+        except ValueError as error:
+            raise BadQuestion(str(error)) from None
 
     # --- provisions ---------------------------------------------------------------------------
 

@@ -51,6 +51,13 @@ def format_answer(answer: Answer) -> str:
     lines = [f"Q: {answer.question}", ""]
     if answer.message:
         lines += [f"Note: {answer.message}", ""]
+    if answer.obligations:
+        lines.append("Our summary (plain language, not the legal text):")
+        for o in answer.obligations:
+            lines.append(textwrap.fill(
+                f"- {o['title']}: {o['summary']} [{', '.join(o['refs'])}; applies from "
+                f"{o['applies_from']}]", 100, subsequent_indent="  "))
+        lines += ["", "What the official texts say:"]
     lines += [textwrap.fill(answer.text, 100), ""]
     shown = answer.citations or answer.related
     if answer.abstained and shown:
@@ -149,6 +156,62 @@ def define(term: str, as_json: bool, as_of: str | None) -> None:
     except KbError as error:
         _fail(error)
     click.echo(_provision_json(p, assistant) if as_json else format_provision(p, assistant))
+
+
+def _choices(names) -> str:
+    return ", ".join(names)
+
+
+def _obligation_help() -> tuple[str, str]:
+    from kb.obligations import ROLES, SYSTEMS
+
+    return _choices(ROLES), _choices(SYSTEMS)
+
+
+_ROLES_HELP, _SYSTEMS_HELP = _obligation_help()
+
+
+@cli.command()
+@click.option("--role", required=True, help=f"One of: {_ROLES_HELP}.")
+@click.option("--system", required=True, help=f"One of: {_SYSTEMS_HELP}.")
+@click.option("--fact", "facts", multiple=True, metavar="KEY=yes|no",
+              help="Answer a deciding fact, e.g. --fact high_risk=no (repeatable).")
+@click.option("--describe", default="", help="For --system other: describe the system.")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "csv"]), default="text",
+              help="Output format (text, markdown or csv).")
+@click.option("--json", "as_json", is_flag=True, help="Print the checklist as JSON.")
+@click.option("--as-of", default=None, metavar="YYYY-MM-DD", help="Status on this date.")
+def obligations(role: str, system: str, facts: tuple[str, ...], describe: str, fmt: str,
+                as_json: bool, as_of: str | None) -> None:
+    """List what ROLE must do for a CX SYSTEM, with citations, dates and open questions.
+
+    Example: python -m kb obligations --role deployer --system credit_scoring --json
+    """
+    answers = {}
+    for fact in facts:
+        key, _, value = fact.partition("=")
+        if value.lower() not in ("yes", "no", "true", "false"):
+            raise click.BadParameter(f"expected KEY=yes|no, got {fact!r}", param_hint="--fact")
+        answers[key] = value.lower() in ("yes", "true")
+    try:
+        checklist = _open().checklist(role, system, facts=answers, free_text=describe,
+                                      as_of=as_of)
+    except KbError as error:
+        _fail(error)
+    if as_json:
+        click.echo(json.dumps(checklist.to_dict(), ensure_ascii=False))
+    elif fmt == "markdown":
+        click.echo(checklist.to_markdown())
+    elif fmt == "csv":
+        click.echo(checklist.to_csv(), nl=False)
+    else:
+        click.echo(f"{checklist.system} — {role} (as of {checklist.as_of})")
+        for item in checklist.items:
+            o = item.obligation
+            click.echo(f"[{item.status}] {o.title} — {', '.join(o.refs)}")
+            click.echo(textwrap.indent(textwrap.fill(o.summary, 96), "    "))
+        for question in checklist.open_questions:
+            click.echo(f"? {question}")
 
 
 def main() -> None:  # pragma: no cover - console entry point

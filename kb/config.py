@@ -30,7 +30,8 @@ VARIABLES: dict[str, tuple[str, str]] = {
 
 
 def _get(name: str) -> str:
-    return os.environ.get(name, VARIABLES[name][0]).strip()
+    """The variable's value; unset or empty means its default."""
+    return os.environ.get(name, "").strip() or VARIABLES[name][0]
 
 
 def _resolve(value: str) -> Path:

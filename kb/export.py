@@ -29,15 +29,17 @@ KIND_LABELS = {
 }
 
 
-def escape_markdown(text: str) -> str:
+def escape_markdown(text: str, *, strip: bool = True) -> str:
     r"""``text`` escaped so that Markdown shows it literally; its line breaks are kept.
 
     >>> print(escape_markdown("<b>**[x](javascript:y)**</b>"))
     \<b\>\*\*\[x\](javascript:y)\*\*\</b\>
     >>> escape_markdown("as follows:\n1. first\n- (a) point").split("  \n")
     ['as follows:', '1\\. first', '\\- (a) point']
+
+    ``strip=False`` keeps spaces at the ends of lines, for fragments of a longer text.
     """
-    lines = "\n".join(line.strip() for line in text.split("\n"))
+    lines = "\n".join(line.strip() for line in text.split("\n")) if strip else text
     escaped = _BLOCK.sub(_escape_block, _INLINE.sub(r"\\\1", lines))
     return escaped.replace("\n", "  \n")
 

@@ -206,6 +206,15 @@ class Library:
                 out.append(p)
         return out
 
+    def all_versions(self, doc_id: str) -> list[Provision]:
+        """Every version of every provision of one document, in document order."""
+        return [p for versions in self._versions.values() for p in versions
+                if p.doc_id == doc_id]
+
+    def main_act(self) -> str:
+        """The id of the act refs without a suffix belong to (the AI Act)."""
+        return self._main_act()
+
     def article(self, p: Provision, as_of: str | None = None) -> Provision | None:
         """The whole article (or annex) a provision belongs to."""
         ref = p.ref

@@ -31,6 +31,14 @@ SYNONYMS_PATH = Path(__file__).with_name("synonyms.toml")
 RRF_K = 60
 POOL = 40  # candidates per list
 PER_ARTICLE = 2  # diversity: at most this many passages of one article in the results
+# Where the AI Act says from when its provisions apply (Article 113) and the transitional
+# rules (Article 111): consulted for every "when does ... apply?" question.
+DATE_ARTICLES = ("Article 113", "Article 111")
+_WHEN = re.compile(
+    r"\b(?:when|deadlines?|dates?|from when|appl(?:y|ies) from|start(?:s|ing)? to apply|"
+    r"timeline|enters? into force|in force|transition(?:al)?|grace period|how long|until)\b",
+    re.IGNORECASE,
+)
 
 _STOP = frozenset(
     "a an the of to in on for and or is are be do does did must should shall we our us i my "
@@ -168,6 +176,14 @@ class Retriever:
             out += [c.id for c in self._chunks_under(ref, as_of)][:3]
         return out
 
+    def timing(self, text: str, as_of: str) -> list[str]:
+        """For "when does X apply?": the passages of the articles that set application
+        dates (Articles 113 and 111 of the main act), best word overlap first."""
+        asked = set(content_words(text))
+        candidates = [c for ref in DATE_ARTICLES for c in self._chunks_under(ref, as_of)]
+        scored = sorted(candidates, key=lambda c: -len(asked & set(words(c.text))))
+        return [c.id for c in scored[:6]]
+
     def _chunks_under(self, ref: str, as_of: str) -> list[StoredChunk]:
         prefixes = (ref + "(", ref + ",")
         return [
@@ -187,6 +203,7 @@ class Retriever:
         dense_lists = [self.dense(v, as_of) for v in vectors]
         lexical = self.lexical(f"{question} {expansion}", as_of)
         titles = self.titles(question, as_of)
+        timing = self.timing(f"{question} {expansion}", as_of) if asks_when(question) else []
 
         cosine: dict[str, float] = defaultdict(float)
         for ranked in dense_lists:
@@ -197,7 +214,8 @@ class Retriever:
         for weight, ranked in [(1.0, [i for i, _ in dense_lists[0]]),
                                *[(0.8, [i for i, _ in d]) for d in dense_lists[1:]],
                                (1.0, [i for i, _ in lexical]),
-                               (0.5, titles)]:
+                               (0.5, titles),
+                               (1.5, timing)]:
             for rank, chunk_id in enumerate(ranked):
                 fused[chunk_id] += weight / (RRF_K + rank + 1)
 
@@ -233,6 +251,15 @@ class Retriever:
         if p is None:
             return None
         return Hit(chunk, p, score, cosine.get(chunk_id, 0.0), bm25.get(chunk_id, 0.0), direct)
+
+
+def asks_when(question: str) -> bool:
+    """Whether a question asks about dates.
+
+    >>> asks_when("When do the high-risk rules apply?"), asks_when("Is emotion recognition banned?")
+    (True, False)
+    """
+    return bool(_WHEN.search(question))
 
 
 _DEFINITION_QUESTION = re.compile(
