@@ -16,14 +16,18 @@ from typing import Protocol
 
 from kb.records import Sentence
 from kb.retrieval import Hit, content_words
+from kb.scope import legal_cue, off_topic_reason
 from kb.text import sentence_spans, words
 
 # Abstention thresholds, calibrated on eval/questions.jsonl (see eval/report.md):
 # abstain when the best passage's cosine similarity is below MIN_DENSE, or below
 # WEAK_DENSE while fewer than MIN_COVERAGE of the question's content words occur in it.
+# A question with no legal cue at all (kb.scope) must clear NO_CUE_DENSE instead, and one
+# that asks about another jurisdiction or for advice/products abstains (kb.scope).
 MIN_DENSE = 0.30
 WEAK_DENSE = 0.42
 MIN_COVERAGE = 0.34
+NO_CUE_DENSE = 0.55
 MAX_SENTENCES = 3
 _LEADING_LABEL = re.compile(r"^(?:\d{1,3}[a-z]?\.|\([0-9a-z]{1,4}\))\s+")
 
@@ -51,7 +55,7 @@ def evidence(question: str, hits: list[Hit]) -> tuple[float, float]:
     """(best cosine among the top passages, share of question words in the best passage)."""
     if not hits:
         return 0.0, 0.0
-    best = max(hits[:3], key=lambda h: h.dense)
+    best = max(hits[:5], key=lambda h: h.dense)
     asked = set(content_words(question))
     found = set(words(best.chunk.embed_text))
     coverage = len(asked & found) / len(asked) if asked else 0.0
@@ -64,7 +68,12 @@ def should_abstain(question: str, hits: list[Hit]) -> str:
         return ""
     if not hits:
         return "no passage matched"
+    off_topic = off_topic_reason(question)
+    if off_topic:
+        return off_topic
     dense, coverage = evidence(question, hits)
+    if not legal_cue(question) and dense < NO_CUE_DENSE:
+        return f"no legal question asked and best passage similarity {dense:.2f} < {NO_CUE_DENSE}"
     if dense < MIN_DENSE:
         return f"best passage similarity {dense:.2f} < {MIN_DENSE}"
     if dense < WEAK_DENSE and coverage < MIN_COVERAGE:

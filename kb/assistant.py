@@ -20,6 +20,7 @@ from kb.answer import Answerer, ExtractiveAnswerer
 from kb.config import Settings
 from kb.errors import BadQuestion
 from kb.library import Library, today
+from kb.obligations import obligation_json
 from kb.records import Answer, Citation, Provision
 from kb.retrieval import Hit, Retriever, expand
 from kb.store import Store
@@ -128,9 +129,12 @@ class Assistant:
     # --- questions --------------------------------------------------------------------------
 
     def retrieve(self, question: str, *, top_k: int = 5, as_of: str | None = None) -> list[Hit]:
+        """The ranked passages for ``question``, without composing an answer."""
         text, _ = clean_question(question)
-        return self.retriever.retrieve(text, as_of=check_as_of(as_of or self.settings.as_of),
-                                       top_k=_check_top_k(top_k))
+        day = check_as_of(as_of or self.settings.as_of)
+        hints = [ref for o in self._obligations_for(text, day) for ref in o.refs[:2]]
+        return self.retriever.retrieve(text, as_of=day, top_k=_check_top_k(top_k),
+                                       hint_refs=hints)
 
     def ask(self, question: str, *, top_k: int = 5, as_of: str | None = None) -> Answer:
         """Answer ``question`` from the law in force on ``as_of`` (default today)."""
@@ -138,7 +142,9 @@ class Assistant:
         text, note = clean_question(question)
         top_k = _check_top_k(top_k)
         day = check_as_of(as_of or self.settings.as_of)
-        hits = self.retriever.retrieve(text, as_of=day, top_k=top_k)
+        matched = self._obligations_for(text, day)
+        hints = [ref for o in matched for ref in o.refs[:2]]
+        hits = self.retriever.retrieve(text, as_of=day, top_k=top_k, hint_refs=hints)
         draft = self.answerer.draft(text, hits, expansion=expand(text, self.retriever.rules))
         if draft.abstained:
             log.info("abstained on %r: %s", text, draft.reason)
@@ -149,15 +155,15 @@ class Assistant:
                             citations=self._citations(hits), sentences=draft.sentences,
                             message=note)
         if not answer.abstained:
-            answer.obligations = self._matching_obligations(text, day)
+            answer.obligations = [obligation_json(o) for o in matched]
         answer.timing_ms = (time.perf_counter() - started) * 1000
         return answer
 
-    def _matching_obligations(self, question: str, as_of: str) -> list[dict]:
-        from kb.obligations import match_obligations, obligation_json
+    def _obligations_for(self, question: str, as_of: str) -> list:
+        """Catalogue obligations a question is about (curated CX wording → legal refs)."""
+        from kb.obligations import match_obligations
 
-        return [obligation_json(o)
-                for o in match_obligations(question, self.obligations(as_of), limit=3)]
+        return match_obligations(question, self.obligations(as_of), limit=3)
 
     def _citations(self, hits: list[Hit]) -> list[Citation]:
         return [self.citation(hit.provision, n=i + 1, score=hit.score)

@@ -19,6 +19,9 @@ from kb.records import Document, Kind, Provision, Unit
 from kb.refs import RefMention, find_refs, parents, qualify
 
 
+_GDPR_CONTEXT = re.compile(r"\bGDPR\b|2016/679|General Data Protection Regulation", re.I)
+
+
 def today() -> str:
     return date.today().isoformat()
 
@@ -118,9 +121,15 @@ class Library:
         return None
 
     def lookup(self, text: str, as_of: str | None = None) -> list[Resolved]:
-        """Every provision named in ``text`` that exists, in order, without repeats."""
+        """Every provision named in ``text`` that exists, in order, without repeats.
+
+        A question that mentions the GDPR anywhere means the GDPR's articles.
+        """
         found, seen = [], set()
+        gdpr = bool(_GDPR_CONTEXT.search(text))
         for mention in find_refs(text):
+            if gdpr and mention.act == "":
+                mention = RefMention(mention.local, "gdpr", mention.start, mention.end)
             resolved = self.resolve(mention, as_of)
             if resolved and resolved.provision.ref not in seen:
                 seen.add(resolved.provision.ref)

@@ -31,12 +31,18 @@ SYNONYMS_PATH = Path(__file__).with_name("synonyms.toml")
 RRF_K = 60
 POOL = 40  # candidates per list
 PER_ARTICLE = 2  # diversity: at most this many passages of one article in the results
+# Rank multiplier per document kind (see Retriever._prior).
+KIND_PRIOR = {"regulation": 1.0, "amending_regulation": 0.6, "guideline": 0.85}
 # Where the AI Act says from when its provisions apply (Article 113) and the transitional
 # rules (Article 111): consulted for every "when does ... apply?" question.
 DATE_ARTICLES = ("Article 113", "Article 111")
 _WHEN = re.compile(
-    r"\b(?:when|deadlines?|dates?|from when|appl(?:y|ies) from|start(?:s|ing)? to apply|"
-    r"timeline|enters? into force|in force|transition(?:al)?|grace period|how long|until)\b",
+    r"\b(?:since when|from when|by when|until when|from (?:what|which) date|what date|"
+    r"deadlines?|timeline|transition(?:al)? period|grace period|appl(?:y|ies) from|"
+    r"start(?:s|ing)? to apply|enters? into force|come into (?:force|effect)|take effect|"
+    r"how long do we have)\b"
+    r"|\bwhen\b[^?.]*\b(?:apply|applies|applicable|start|begin|kick in|enforced|enforceable|"
+    r"in force|effective)\b",
     re.IGNORECASE,
 )
 
@@ -118,7 +124,7 @@ class Retriever:
         """A BM25 retriever over the chunks in force on ``as_of`` (cached per chunk set)."""
         live = self._live_ids(as_of)
         with self._lock:
-            retriever = self._bm25.get(live)
+            retriever = self._bm25.get(live)  # one per distinct set of chunks in force
             if retriever is None:
                 from llama_index.retrievers.bm25 import BM25Retriever
 
@@ -194,38 +200,65 @@ class Retriever:
 
     # --- fusion ---------------------------------------------------------------------------
 
-    def retrieve(self, question: str, *, as_of: str, top_k: int = 5) -> list[Hit]:
-        """The passages that best answer ``question`` under the law on ``as_of``."""
+    def retrieve(self, question: str, *, as_of: str, top_k: int = 5,
+                 hint_refs: list[str] = ()) -> list[Hit]:
+        """The passages that best answer ``question`` under the law on ``as_of``.
+
+        ``hint_refs`` are provisions known to be relevant (from the obligations catalogue);
+        they join the fusion as one more ranked list.
+        """
         expansion = expand(question, self.rules)
-        vectors = [self.embedder.get_query_embedding(question)]
-        if expansion:
-            vectors.append(self.embedder.get_query_embedding(f"{question} {expansion}"))
+        queries = [question] + ([f"{question} {expansion}"] if expansion else [])
+        # One forward pass for both queries (MiniLM embeds queries and passages alike).
+        vectors = self.embedder.get_text_embedding_batch(queries)
         dense_lists = [self.dense(v, as_of) for v in vectors]
         lexical = self.lexical(f"{question} {expansion}", as_of)
-        titles = self.titles(question, as_of)
-        timing = self.timing(f"{question} {expansion}", as_of) if asks_when(question) else []
+        lists = [(1.0, [i for i, _ in dense_lists[0]]),
+                 *[(0.8, [i for i, _ in d]) for d in dense_lists[1:]],
+                 (1.0, [i for i, _ in lexical]),
+                 (0.5, self.titles(question, as_of)),
+                 (1.0, self._refs_chunks(hint_refs, as_of))]
+        if asks_when(question):
+            lists.append((3.0, self.timing(f"{question} {expansion}", as_of)))
 
         cosine: dict[str, float] = defaultdict(float)
         for ranked in dense_lists:
             for i, s in ranked:
                 cosine[i] = max(cosine[i], s)
-        bm25 = dict(lexical)
         fused: dict[str, float] = defaultdict(float)
-        for weight, ranked in [(1.0, [i for i, _ in dense_lists[0]]),
-                               *[(0.8, [i for i, _ in d]) for d in dense_lists[1:]],
-                               (1.0, [i for i, _ in lexical]),
-                               (0.5, titles),
-                               (1.5, timing)]:
+        for weight, ranked in lists:
             for rank, chunk_id in enumerate(ranked):
                 fused[chunk_id] += weight / (RRF_K + rank + 1)
+        for chunk_id in fused:
+            fused[chunk_id] *= self._prior(self.chunks[chunk_id].doc_id)
 
         direct = self._direct(question, as_of)
         ranked_ids = sorted(fused, key=fused.get, reverse=True)
-        hits = [self._hit(i, fused[i] + (1.0 if i in direct else 0.0), cosine, bm25, i in direct)
-                for i in dict.fromkeys([*direct, *ranked_ids])]
+        bm25 = dict(lexical)
+        hits = [self._hit(i, fused.get(i, 0.0) + (1.0 if i in direct else 0.0), cosine, bm25,
+                          i in direct)
+                for i in dict.fromkeys([*direct, *ranked_ids])
+                if self._published(self.chunks[i].doc_id, as_of)]
         hits = [h for h in hits if h is not None]
         log.debug("retrieved %s", [(h.provision.ref, round(h.score, 4)) for h in hits[:top_k]])
         return diversify(hits, top_k)
+
+    def _prior(self, doc_id: str) -> float:
+        """Binding law first: guidance and the amending act's own text (whose changes are
+        already in the consolidated act) rank a little lower than the acts themselves."""
+        doc = self.library.documents.get(doc_id)
+        return KIND_PRIOR.get(doc.kind.value, 0.85) if doc else 1.0
+
+    def _published(self, doc_id: str, as_of: str) -> bool:
+        """A document adopted after the as-of date cannot be cited for that date."""
+        doc = self.library.documents.get(doc_id)
+        return doc is None or not doc.date or doc.date <= as_of
+
+    def _refs_chunks(self, refs: list[str], as_of: str) -> list[str]:
+        out = []
+        for ref in refs:
+            out += [c.id for c in self._chunks_under(ref, as_of)][:2]
+        return out
 
     def _direct(self, question: str, as_of: str) -> list[str]:
         """Chunk ids of the provisions the question names, the named one first; for "what
@@ -241,7 +274,7 @@ class Retriever:
         for ref in dict.fromkeys(refs):
             chunks = self._chunks_under(ref, as_of)
             exact = [c for c in chunks if c.ref == ref]
-            out += [c.id for c in (exact or chunks)[:4]]
+            out += [c.id for c in (exact or chunks)[:2]]
         return out
 
     def _hit(self, chunk_id, score, cosine, bm25, direct) -> Hit | None:
@@ -258,6 +291,8 @@ def asks_when(question: str) -> bool:
 
     >>> asks_when("When do the high-risk rules apply?"), asks_when("Is emotion recognition banned?")
     (True, False)
+    >>> asks_when("When is a solely automated decision allowed under the GDPR?")
+    False
     """
     return bool(_WHEN.search(question))
 
@@ -271,13 +306,22 @@ _DEFINITION_QUESTION = re.compile(
 )
 
 
+_DEFINES = re.compile(
+    r"\b(?:define|defines|definition of|meaning of|what is meant by|what counts as|"
+    r"who counts as)\s+(?:an?\s+|the\s+)?[‘'\"“]([^’'\"”]{2,60})[’'\"”]",
+    re.IGNORECASE,
+)
+
+
 def defined_term_asked(question: str) -> str:
     """The term a "what is X?" / "define X" question asks about ("" otherwise).
 
     >>> defined_term_asked("What is a deployer?"), defined_term_asked("Define 'AI system'")
     ('deployer', 'AI system')
+    >>> defined_term_asked("How does Regulation (EU) 2024/1689 define a 'distributor'?")
+    'distributor'
     """
-    match = _DEFINITION_QUESTION.match(question.strip())
+    match = _DEFINITION_QUESTION.match(question.strip()) or _DEFINES.search(question)
     return match.group(1).strip() if match else ""
 
 
@@ -287,10 +331,13 @@ def article_key(p: Provision) -> str:
 
 
 def diversify(hits: list[Hit], top_k: int) -> list[Hit]:
-    """Top ``top_k`` hits with at most PER_ARTICLE per article (direct hits exempt);
-    the other hits fill up if there are not enough."""
-    chosen, spill, count = [], [], defaultdict(int)
+    """Top ``top_k`` hits, one per provision (a long provision's parts count once), with at
+    most PER_ARTICLE per article (direct hits exempt); the others fill up if needed."""
+    chosen, spill, count, seen = [], [], defaultdict(int), set()
     for hit in hits:
+        if (hit.provision.doc_id, hit.provision.ref) in seen:
+            continue
+        seen.add((hit.provision.doc_id, hit.provision.ref))
         key = article_key(hit.provision)
         if hit.direct or count[key] < PER_ARTICLE:
             chosen.append(hit)

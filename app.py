@@ -1,0 +1,83 @@
+"""The Streamlit app: ask the EU AI Act, verify the citations, browse the texts.
+
+Run with ``streamlit run app.py`` (or ``make run``) after building the index with
+``python -m ingest``.  This file sets up the page, the shared sidebar and the navigation;
+the pages live in ``ui/`` and the work is done by ``kb``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from pathlib import Path
+
+import streamlit as st
+
+from kb import IndexMissing, KbError, Settings
+from ui import AS_OF_KEY, PAGES, get_assistant, init_session
+from ui.widgets import escape_markdown
+
+BUILD_COMMAND = "python -m ingest    # or: make run"
+
+
+def _configure_logging() -> None:
+    level = Settings.from_env().log_level
+    logging.basicConfig(level=getattr(logging, level, logging.WARNING),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _sidebar(corpus_version: str, default_as_of: str, documents: int) -> None:
+    with st.sidebar:
+        st.date_input(
+            "Law as of", value=date.fromisoformat(default_as_of), key=AS_OF_KEY,
+            min_value=date(2024, 1, 1), max_value=date(2035, 12, 31), format="YYYY-MM-DD",
+            help="Answers and texts use the wording in force on this date "
+                 "(amendments apply from their own dates).",
+        )
+        st.caption(f"Corpus version `{corpus_version or 'unknown'}` · {documents} documents")
+        st.caption("Quotes official texts verbatim. Not legal advice.")
+
+
+def main() -> None:
+    st.set_page_config(page_title="EU AI Act Assistant", page_icon=":material/gavel:",
+                       layout="wide", initial_sidebar_state="expanded")
+    _configure_logging()
+    init_session()
+    try:
+        assistant = get_assistant()
+    except IndexMissing as error:
+        st.title("EU AI Act Assistant")
+        st.info(f"The knowledge base has not been built yet. {escape_markdown(str(error))}")
+        st.markdown("Build the index from `corpus/`, then reload this page:")
+        st.code(BUILD_COMMAND, language="bash")
+        st.stop()
+    except KbError as error:
+        st.title("EU AI Act Assistant")
+        st.error(escape_markdown(str(error)))
+        st.stop()
+    _sidebar(assistant.corpus_version, assistant.default_as_of(), len(assistant.library.documents))
+    pages = [
+        st.Page(PAGES["ask"], title="Ask", icon=":material/forum:", default=True),
+        st.Page(PAGES["browse"], title="Browse", icon=":material/menu_book:"),
+    ]
+    if _obligations_available():
+        pages.append(st.Page(PAGES["obligations"], title="Obligations",
+                             icon=":material/checklist:"))
+    pages.append(st.Page(PAGES["sources"], title="Sources", icon=":material/library_books:"))
+    st.navigation(pages).run()
+
+
+def _obligations_available() -> bool:
+    """The Obligations page needs ``kb.obligations`` and ``kb.dates`` (built separately)."""
+    if not (Path(__file__).parent / PAGES["obligations"]).exists():
+        return False
+    try:
+        from kb.dates import application_table  # noqa: F401
+        from kb.obligations import ROLES, SYSTEMS, scenario  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    main()

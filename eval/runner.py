@@ -1,0 +1,228 @@
+"""Run the evaluation: ask every question, check every answer, summarise, compare.
+
+In: an :class:`kb.Assistant`, the questions (``eval/questions.jsonl``) and the gate
+(``eval/thresholds.toml``).  Out: the report dict that :mod:`eval.report` renders and
+``--json`` prints.  The metrics themselves are the pure functions of :mod:`eval.metrics`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from eval.metrics import (
+    FAILURE_KINDS,
+    Grounding,
+    Outcome,
+    Thresholds,
+    by_category,
+    failure_counts,
+    failures,
+    gate,
+    marker_coverage,
+    summarise,
+    target_status,
+    unsupported_figures,
+)
+from kb.assistant import Assistant, check_as_of
+from kb.errors import KbError
+from kb.records import Answer
+
+log = logging.getLogger(__name__)
+
+EVAL_DIR = Path(__file__).resolve().parent
+QUESTIONS_PATH = EVAL_DIR / "questions.jsonl"
+THRESHOLDS_PATH = EVAL_DIR / "thresholds.toml"
+# The gold refs follow the law in force on the day the set was written (eval/QUESTIONS.md);
+# evaluating on another day would test the calendar, not the system.
+EVAL_AS_OF = "2026-11-27"
+CATEGORIES = ("cx", "compliance", "guidelines", "gdpr", "out_of_scope", "hard")
+
+Progress = Callable[[str, int, int], None]
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """One line of questions.jsonl."""
+
+    id: str
+    category: str
+    question: str
+    gold: tuple[str, ...]
+    needs_all: bool = False
+    note: str = ""
+
+
+def parse_questions(lines: Sequence[str], *, source: str = "questions") -> list[Question]:
+    """Questions from JSON lines; KbError naming the line for a malformed one."""
+    out = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            q = Question(row["id"], row["category"], row["question"], tuple(row["gold"]),
+                         bool(row.get("needs_all", False)), row.get("note", ""))
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise KbError(f"{source}, line {number}: not a question record ({error}); "
+                          "see eval/QUESTIONS.md for the format") from None
+        if q.category not in CATEGORIES:
+            raise KbError(f"{source}, line {number}: unknown category {q.category!r}; "
+                          f"valid: {', '.join(CATEGORIES)}")
+        out.append(q)
+    return out
+
+
+def load_questions(path: Path = QUESTIONS_PATH) -> list[Question]:
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise KbError(f"cannot read the questions file {path}: {error.strerror}") from None
+    return parse_questions(lines, source=path.name)
+
+
+def load_thresholds(path: Path = THRESHOLDS_PATH) -> Thresholds:
+    try:
+        return Thresholds.from_dict(tomllib.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise KbError(f"cannot read the gate thresholds {path}: {error}") from None
+
+
+# --- the product ------------------------------------------------------------------------------
+
+
+def check_answer(assistant: Assistant, answer: Answer) -> Grounding:
+    """The grounding checks of one answer: refs exist, sentences verbatim, markers present,
+    stated numbers and dates found in the cited text."""
+    if answer.abstained:
+        return Grounding()
+    problems = []
+    valid = 0
+    for c in answer.citations:
+        if assistant.library.versions(c.ref):
+            valid += 1
+        else:
+            problems.append(f"[{c.n}] {c.ref}: unknown ref")
+    results = assistant.verify_answer(answer)
+    for sentence, result in zip(answer.sentences, results, strict=True):
+        if not result.ok:
+            problems.append(f"[{sentence.n}] {result.ref}: {result.reason}")
+    marked, total = marker_coverage(answer.text)
+    by_n = {c.n: c for c in answer.citations}
+    figures = supported = 0
+    for sentence in answer.sentences:
+        cited = by_n.get(sentence.n)
+        source = cited.text if cited else ""
+        stated = unsupported_figures(sentence.text, "")  # everything stated
+        missing = unsupported_figures(sentence.text, source)
+        figures += len(stated)
+        supported += len(stated) - len(missing)
+        if missing:
+            problems.append(f"[{sentence.n}] figures not in the cited text: {', '.join(missing)}")
+    return Grounding(
+        citations=len(answer.citations), citations_valid=valid,
+        sentences=len(answer.sentences), sentences_verified=sum(r.ok for r in results),
+        text_sentences=total, text_marked=marked,
+        figures=figures, figures_supported=supported, problems=tuple(problems),
+    )
+
+
+def ask_all(assistant: Assistant, questions: Sequence[Question], *, top_k: int, as_of: str,
+            progress: Progress = _no_progress) -> list[Outcome]:
+    """Ask every question.  An answer's citations are its retrieval list, so retrieval is
+    run again only for abstentions (whose citations are empty)."""
+    outcomes = []
+    for done, q in enumerate(questions, start=1):
+        started = time.perf_counter()
+        answer = assistant.ask(q.question, top_k=top_k, as_of=as_of)
+        wall = (time.perf_counter() - started) * 1000
+        cited = tuple((c.ref,) for c in answer.citations)
+        retrieved = cited
+        if answer.abstained:
+            hits = assistant.retrieve(q.question, top_k=top_k, as_of=as_of)
+            retrieved = tuple((h.provision.ref,) for h in hits)
+        outcomes.append(Outcome(
+            q.id, q.category, q.question, q.gold, q.needs_all, cited, retrieved,
+            abstained=answer.abstained, timing_ms=answer.timing_ms, wall_ms=wall,
+            grounding=check_answer(assistant, answer),
+        ))
+        progress("product", done, len(questions))
+    return outcomes
+
+
+# --- the report --------------------------------------------------------------------------------
+
+
+def system_report(outcomes: Sequence[Outcome]) -> dict:
+    found = failures(outcomes)
+    return {
+        "overall": summarise(outcomes),
+        "by_category": by_category(outcomes),
+        "failure_counts": failure_counts(found),
+        "failures": [f.to_dict() for f in found],
+    }
+
+
+def build_report(product: Sequence[Outcome], baseline: Sequence[Outcome] | None,
+                 thresholds: Thresholds, meta: dict,
+                 generous: Sequence[Outcome] | None = None) -> dict:
+    """The whole report (see :mod:`eval.report` for its documented shape)."""
+    systems = {"product": system_report(product)}
+    if baseline is not None:
+        systems["baseline"] = system_report(baseline)
+    if generous is not None:
+        systems["baseline_generous"] = {"overall": summarise(generous),
+                                        "by_category": by_category(generous)}
+    overall = systems["product"]["overall"]
+    return {
+        "meta": meta,
+        "systems": systems,
+        "gate": {"passed": not gate(overall, thresholds), "broken": gate(overall, thresholds)},
+        "targets": target_status(overall, thresholds),
+        "failure_kinds": FAILURE_KINDS,
+    }
+
+
+def run(assistant: Assistant, questions: Sequence[Question], *, top_k: int = 10,
+        as_of: str = EVAL_AS_OF, baseline: bool = False, thresholds: Thresholds | None = None,
+        questions_source: str = "", progress: Progress = _no_progress) -> dict:
+    """Evaluate the product (and, with ``baseline``, the naive llama-index pipeline)."""
+    if not questions:
+        raise KbError("no questions to evaluate; check the questions file")
+    as_of = check_as_of(as_of)  # a bad date fails before the model loads
+    started = time.perf_counter()
+    thresholds = thresholds if thresholds is not None else load_thresholds()
+    product = ask_all(assistant, questions, top_k=top_k, as_of=as_of, progress=progress)
+    product_seconds = time.perf_counter() - started
+    base_outcomes, generous, base_meta = None, None, {}
+    if baseline:
+        from eval.baseline import evaluate_baseline
+
+        base_started = time.perf_counter()
+        base_outcomes, generous, base_meta = evaluate_baseline(
+            assistant, questions, top_k=top_k, as_of=as_of, progress=progress)
+        base_meta["seconds"] = round(time.perf_counter() - base_started, 1)
+    meta = {
+        "questions_file": questions_source,
+        "questions": len(questions),
+        "top_k": top_k,
+        "as_of": as_of,
+        "corpus_version": assistant.corpus_version,
+        "embed_model": assistant.settings.embed_model,
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
+        "product_seconds": round(product_seconds, 1),
+        "baseline": base_meta or None,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    return build_report(product, base_outcomes, thresholds, meta, generous)

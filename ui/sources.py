@@ -1,0 +1,236 @@
+"""Sources page: what the knowledge base contains, and maintainers' actions behind the admin
+token: add a document, re-index, remove one, review feedback.
+
+Status comes from ``ingest.maintain.status``; changes go through ``ingest.maintain`` and
+``ingest.pipeline.sync``, after which the shared assistant is reopened.
+"""
+
+from __future__ import annotations
+
+import hmac
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+from streamlit.errors import StreamlitSecretNotFoundError
+
+from ingest.maintain import add_document, remove_document, status
+from ingest.parsers import SUFFIXES
+from ingest.pipeline import SyncReport, sync
+from kb import KbError, Kind, Settings
+from kb.feedback import FeedbackStore, eval_jsonl, to_csv
+from ui import get_assistant
+from ui.widgets import escape_markdown
+
+SUFFIX_TYPES = sorted({s.lstrip(".") for suffixes in SUFFIXES.values() for s in suffixes})
+
+
+def configured_token(settings: Settings) -> str:
+    """The admin token: ``KB_ADMIN_TOKEN``, else ``admin_token`` in Streamlit secrets."""
+    if settings.admin_token:
+        return settings.admin_token
+    try:
+        return str(st.secrets.get("admin_token", "") or "")
+    except (StreamlitSecretNotFoundError, FileNotFoundError):
+        return ""
+
+
+def _report_text(report: SyncReport) -> str:
+    parts = [f"{name}: {', '.join(ids)}" for name, ids in
+             (("added", report.added), ("replaced", report.replaced), ("removed", report.removed))
+             if ids]
+    changes = "; ".join(parts) if parts else "no document changed"
+    return (f"Index updated ({changes}). {report.chunks_embedded} chunks embedded, "
+            f"{report.chunks_copied} kept, collection {report.collection}, "
+            f"{report.seconds:.1f} s.")
+
+
+def _done(message: str) -> None:
+    """Reopen the assistant on the new index and show ``message`` after the rerun."""
+    get_assistant.clear()
+    st.session_state["admin_result"] = message
+    st.rerun()
+
+
+def _overview(settings: Settings) -> None:
+    try:
+        info = status(settings)
+    except KbError as error:
+        st.error(escape_markdown(str(error)))
+        return
+    documents = info["documents"]
+    cols = st.columns(4)
+    cols[0].metric("Documents", len(documents))
+    cols[1].metric("Indexed passages", sum(d["chunks"] for d in documents))
+    cols[2].metric("Corpus version", info["corpus_version"] or "–")
+    cols[3].metric("Last ingest", (info["last_ingest"] or "–")[:10],
+                   help=info["last_ingest"] or "never")
+    if info["pending"]:
+        st.warning("Changed in corpus/ since the last ingest (re-index to include): "
+                   + escape_markdown(", ".join(info["pending"])))
+    rows = [
+        {
+            "Title": d["title"], "Kind": d["kind"].replace("_", " "), "Issuer": d["issuer"],
+            "Date": d["date"], "Identifier": d["identifier"], "Id": d["id"],
+            "Passages": d["chunks"],
+            "Units": ", ".join(f"{n} {unit}s" for unit, n in sorted(d["units"].items())),
+            "Last ingest": d["ingested_at"][:16].replace("T", " "), "Source hash": d["hash"],
+        }
+        for d in documents
+    ]
+    st.dataframe(rows, hide_index=True, width="stretch")
+    for a in info["amendments"]:
+        failed = a.get("failed") or []
+        st.markdown(escape_markdown(
+            f"{a['doc_id']} amends {a['target']} from {a['in_force']}: "
+            f"{a['applied']} of {a['total']} amending points applied"
+            + (f", {len(failed)} not applied." if failed else ".")
+        ))
+        if failed:
+            with st.expander(f"Amendments not applied ({len(failed)})"):
+                for point, reason in failed:
+                    st.markdown("- " + escape_markdown(f"point ({point}): {reason}"))
+    st.caption(escape_markdown(f"Store {info['store']} · collection {info['collection']} · "
+                               f"embedding model {info['embed_model']}"))
+
+
+def _add(settings: Settings, documents: list[str]) -> None:
+    with st.form("add-document", clear_on_submit=False):
+        upload = st.file_uploader("Document file", type=SUFFIX_TYPES, key="add_file",
+                                  help="EUR-Lex HTML, Formex XML, a guideline PDF or Markdown.")
+        left, right = st.columns(2)
+        doc_id = left.text_input("Id", placeholder="guidelines-gpai", key="add_id",
+                                 help="Lower-case letters, digits and hyphens; stable.")
+        kind = right.selectbox("Kind", [k.value for k in Kind], index=2, key="add_kind",
+                               format_func=lambda k: k.replace("_", " ").capitalize())
+        title = st.text_input("Title", key="add_title")
+        left, right = st.columns(2)
+        date = left.text_input("Date (YYYY-MM-DD)", key="add_date")
+        identifier = right.text_input("Identifier", placeholder="C(2025) 5045",
+                                      key="add_identifier")
+        url = st.text_input("Official URL", placeholder="https://…", key="add_url")
+        left, right = st.columns(2)
+        issuer = left.text_input("Issuer", value="European Commission", key="add_issuer")
+        cite_as = right.text_input("Cite as (optional)", placeholder="Guidelines C(2025) 5045",
+                                  key="add_cite_as")
+        amends = st.selectbox("Amends (amending regulations only)", ["", *documents],
+                              key="add_amends")
+        note = st.text_input("Note (optional)", key="add_note")
+        submitted = st.form_submit_button("Add and index", type="primary")
+    if not submitted:
+        return
+    if upload is None:
+        st.error("Choose a file to upload.")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(upload.name).name
+        path.write_bytes(upload.getvalue())
+        try:
+            doc = add_document(settings, path, doc_id=doc_id.strip(), title=title.strip(),
+                               kind=kind, date=date.strip(), url=url.strip(),
+                               issuer=issuer.strip(), identifier=identifier.strip(),
+                               cite_as=cite_as.strip(), amends=amends, note=note.strip())
+        except KbError as error:
+            st.error(escape_markdown(f"Not added: {error}"))
+            return
+    _index(settings, f"Added {doc.id}.")
+
+
+def _index(settings: Settings, done: str, *, rebuild: bool = False) -> None:
+    try:
+        with st.spinner("Indexing… (new passages are embedded; this can take a minute)"):
+            report = sync(settings, rebuild=rebuild)
+    except KbError as error:
+        st.error(escape_markdown(f"{done} Indexing failed: {error}. Fix it and re-index."))
+        get_assistant.clear()
+        return
+    _done(f"{done} {_report_text(report)}")
+
+
+def _remove(settings: Settings, documents: list[str]) -> None:
+    with st.form("remove-document"):
+        doc_id = st.selectbox("Document", documents, index=None, key="remove_id",
+                              placeholder="Choose a document")
+        sure = st.checkbox("Delete its files from corpus/ and remove it from the index",
+                           key="remove_sure")
+        submitted = st.form_submit_button("Remove")
+    if not submitted:
+        return
+    if not doc_id or not sure:
+        st.error("Choose a document and tick the confirmation.")
+        return
+    try:
+        remove_document(settings, doc_id)
+    except KbError as error:
+        st.error(escape_markdown(f"Not removed: {error}"))
+        return
+    _index(settings, f"Removed {doc_id}.")
+
+
+def _feedback(settings: Settings) -> None:
+    records = FeedbackStore(settings.feedback_path).all()
+    if not records:
+        st.caption("No feedback yet.")
+        return
+    st.dataframe(
+        [{**r.to_row(), "citations": ", ".join(c.get("ref", "") for c in r.citations)}
+         for r in reversed(records)],
+        hide_index=True, width="stretch",
+    )
+    left, right = st.columns(2)
+    left.download_button("Export CSV", to_csv(records), file_name="feedback.csv",
+                         mime="text/csv", on_click="ignore", icon=":material/download:")
+    challenged = eval_jsonl(records)
+    right.download_button("Export challenged answers as eval JSONL", challenged,
+                          file_name="challenged.jsonl", mime="application/jsonl",
+                          on_click="ignore", icon=":material/download:",
+                          disabled=not challenged)
+
+
+def _maintainers(settings: Settings) -> None:
+    st.subheader("Maintainers", anchor=False)
+    token = configured_token(settings)
+    if not token:
+        st.info("Maintainer actions are disabled: no admin token is configured. Set the "
+                "environment variable `KB_ADMIN_TOKEN` (or `admin_token` in "
+                "`.streamlit/secrets.toml`) and restart the app.")
+        return
+    entered = st.text_input("Admin token", type="password", key="admin_token")
+    if not entered:
+        st.caption("Enter the admin token to add, re-index or remove documents and to "
+                   "review feedback.")
+        return
+    if not hmac.compare_digest(entered.encode(), token.encode()):
+        st.error("Wrong admin token: maintainer actions refused.")
+        return
+    result = st.session_state.pop("admin_result", "")
+    if result:
+        st.success(escape_markdown(result))
+    documents = [d["id"] for d in status(settings)["documents"]]
+    add, reindex, remove, feedback = st.tabs(
+        ["Add a document", "Re-index", "Remove a document", "Feedback"])
+    with add:
+        _add(settings, documents)
+    with reindex:
+        st.caption("Picks up files changed in corpus/ and the manifest; unchanged documents "
+                   "keep their vectors.")
+        rebuild = st.checkbox("Rebuild everything (re-embed all passages)")
+        if st.button("Re-index now"):
+            _index(settings, "Re-indexed.", rebuild=rebuild)
+    with remove:
+        _remove(settings, documents)
+    with feedback:
+        _feedback(settings)
+
+
+def render() -> None:
+    assistant = get_assistant()
+    st.title("Sources")
+    st.markdown("The official texts the assistant quotes from, as indexed. Answers cite only "
+                "these documents; the corpus version identifies exactly this state.")
+    _overview(assistant.settings)
+    st.divider()
+    _maintainers(assistant.settings)
+
+
+render()

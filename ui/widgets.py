@@ -1,0 +1,307 @@
+"""Widgets shared by the pages: escaped text, the citation card, provision blocks.
+
+Everything from the corpus or a user goes through :func:`escape_markdown` before
+``st.markdown`` (or is shown with ``st.text``/``st.code``); nothing uses
+``unsafe_allow_html``.  The pure helpers (``highlight``, ``answer_body``,
+``table_of_contents``) are tested without a browser.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from kb import Assistant, Citation, KbError, Provision, Unit
+from kb.export import citation_line, escape_markdown, kind_label, version_note
+from kb.records import Answer, Document
+from ui import PAGES
+
+__all__ = [
+    "answer_body",
+    "citation_card",
+    "escape_markdown",
+    "highlight",
+    "local_label",
+    "provision_block",
+    "table_of_contents",
+]
+
+KIND_COLORS = {
+    "Regulation": "blue",
+    "Amending regulation": "violet",
+    "Guideline": "green",
+    "GDPR": "orange",
+    "FAQ": "gray",
+    "Code of practice": "gray",
+    "National guidance": "gray",
+}
+_SAFE_URL = re.compile(r"^https?://", re.IGNORECASE)
+
+
+# --- pure helpers -------------------------------------------------------------------------------
+
+
+def highlight(text: str, quotes: Iterable[str]) -> str:
+    """``text`` as escaped Markdown with each of ``quotes`` (verbatim parts of it) in bold.
+
+    >>> highlight("1. A *x*. B <y>.", ["B <y>."])
+    '1\\\\. A \\\\*x\\\\*. **B \\\\<y\\\\>.**'
+    """
+    text = "\n".join(line.strip() for line in text.split("\n"))
+    spans: list[tuple[int, int]] = []
+    for quote in quotes:
+        quote = quote.strip()
+        start = text.find(quote) if quote else -1
+        if start >= 0:
+            spans.append((start, start + len(quote)))
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out, position = [], 0
+    for start, end in merged:
+        out.append(escape_markdown(text[position:start], strip=False))
+        # Bold each line of the quote on its own: emphasis cannot span a paragraph's points.
+        lines = text[start:end].split("\n")
+        out.append("  \n".join(f"**{escape_markdown(line)}**" if line else "" for line in lines))
+        position = end
+    out.append(escape_markdown(text[position:], strip=False))
+    return "".join(out)
+
+
+def answer_body(answer: Answer) -> str:
+    """The answer as escaped Markdown, each ``[n]`` a link to citation card ``n``; one
+    paragraph per run of sentences quoting the same source."""
+    if not answer.sentences:
+        return escape_markdown(answer.text)
+    paragraphs: list[list[str]] = []
+    previous = None
+    for s in answer.sentences:
+        if s.n != previous:
+            paragraphs.append([])
+            previous = s.n
+        paragraphs[-1].append(f"{escape_markdown(s.text)} [\\[{s.n}\\]](#cite-{s.n})")
+    return "\n\n".join(" ".join(sentences) for sentences in paragraphs)
+
+
+def local_label(ref: str, doc: Document | None) -> str:
+    """A ref without its document's name, for tables of contents ("para. 12").
+
+    >>> from kb.records import Kind
+    >>> local_label("Guidelines C(2026) 5054, para. 12",
+    ...             Document("g", "G", Kind.GUIDELINE, "g.md", "guideline_md",
+    ...                      cite_as="Guidelines C(2026) 5054"))
+    'para. 12'
+    """
+    if doc is None or not doc.cite_as:
+        return ref
+    return ref.removeprefix(f"{doc.cite_as}, ").removesuffix(f" {doc.cite_as}")
+
+
+@dataclass
+class TocGroup:
+    """A heading of a table of contents with its entries (ref, label) and sub-groups."""
+
+    title: str
+    entries: list[tuple[str, str]] = field(default_factory=list)
+    groups: list[TocGroup] = field(default_factory=list)
+
+    def refs(self) -> list[str]:
+        return [ref for ref, _ in self.entries] + [r for g in self.groups for r in g.refs()]
+
+
+def table_of_contents(provisions: list[Provision], doc: Document | None = None,
+                      *, recitals_per_group: int = 25) -> list[TocGroup]:
+    """Chapters → sections → articles, then recitals, annexes and guideline sections.
+
+    ``provisions`` are one document's provisions in force, in document order; only
+    top-level units (no parent in the list) are entries.
+    """
+    present = {p.ref for p in provisions}
+    top = [p for p in provisions if not p.parent or p.parent not in present]
+    recitals = [p for p in top if p.unit is Unit.RECITAL]
+    groups: dict[str, TocGroup] = {}
+    order: list[TocGroup] = []
+
+    def group(title: str) -> TocGroup:
+        if title not in groups:
+            groups[title] = TocGroup(title)
+            order.append(groups[title])
+        return groups[title]
+
+    for p in top:
+        label = local_label(p.ref, doc)
+        if p.unit is Unit.RECITAL:
+            continue
+        if p.unit is Unit.SECTION:
+            first = p.text.split("\n")[0]
+            short = first if len(first) <= 70 else first[:67].rstrip() + "…"
+            group(p.section or "Text").entries.append((p.ref, f"{label} — {short}"))
+            continue
+        entry = (p.ref, f"{label} — {p.title}" if p.title else label)
+        if p.unit is Unit.ANNEX:
+            group("Annexes").entries.append(entry)
+        elif p.chapter:
+            chapter = group(p.chapter)
+            if p.section:
+                sections = {g.title: g for g in chapter.groups}
+                if p.section not in sections:
+                    chapter.groups.append(TocGroup(p.section))
+                    sections[p.section] = chapter.groups[-1]
+                sections[p.section].entries.append(entry)
+            else:
+                chapter.entries.append(entry)
+        else:
+            group("Articles").entries.append(entry)
+    if recitals:
+        head = TocGroup("Recitals")
+        for i in range(0, len(recitals), recitals_per_group):
+            batch = recitals[i:i + recitals_per_group]
+            first, last = (local_label(batch[0].ref, doc), local_label(batch[-1].ref, doc))
+            sub = TocGroup(f"{first} – {last}" if len(batch) > 1 else first)
+            sub.entries = [(p.ref, local_label(p.ref, doc)) for p in batch]
+            head.groups.append(sub)
+        if len(head.groups) == 1:
+            head.entries, head.groups = head.groups[0].entries, []
+        order.insert(0, head)
+    return order
+
+
+def safe_url(url: str) -> str:
+    """``url`` if it is an http(s) link, else "" (no ``javascript:`` links from a manifest)."""
+    return url if _SAFE_URL.match(url or "") else ""
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+
+def badge_markdown(doc_kind: str, *, cite_as: str = "") -> str:
+    """A coloured badge naming the kind of document, as Markdown for a caption or heading.
+
+    >>> badge_markdown("regulation", cite_as="GDPR")
+    ':orange-badge[GDPR]'
+    """
+    label = kind_label(doc_kind, cite_as=cite_as)
+    return f":{KIND_COLORS.get(label, 'gray')}-badge[{escape_markdown(label)}]"
+
+
+def provision_block(p: Provision, *, heading: bool = True, quotes: Iterable[str] = ()) -> None:
+    """A provision's ref (bold), title and verbatim text as escaped Markdown."""
+    head = f"**{escape_markdown(p.ref)}**" if heading else ""
+    if heading and p.title and p.unit is not Unit.SECTION:
+        head += f" — {escape_markdown(p.title)}"
+    if heading and p.term:
+        head += f" (‘{escape_markdown(p.term)}’)"
+    body = highlight(p.text, quotes)
+    st.markdown(f"{head}  \n{body}" if head else body)
+
+
+def browse_link(ref: str, label: str = "Open in Browse") -> None:
+    """A link to the Browse page showing ``ref`` (``label`` is Markdown)."""
+    st.page_link(PAGES["browse"], label=label, icon=":material/menu_book:",
+                 query_params={"ref": ref})
+
+
+def citation_card(citation: Citation, assistant: Assistant, *, as_of: str,
+                  quotes: Iterable[str] = (), compact: bool = False) -> None:
+    """One citation: ref, document, kind, version, verbatim passage (quoted sentences in
+    bold), link, a line to copy, and (unless ``compact``) its article, recitals,
+    definitions and cross-references."""
+    library = assistant.library
+    doc = library.documents.get(citation.doc_id)
+    with st.container(border=True):
+        anchor = f"cite-{citation.n}" if not compact else False
+        title = f"[{citation.n}] {citation.ref}" if not compact else citation.ref
+        st.subheader(escape_markdown(title), anchor=anchor)
+        caption = citation.doc_title
+        if citation.title and citation.unit is not Unit.SECTION:
+            caption += f" · {citation.title}"
+        if citation.page:
+            caption += f" · page {citation.page}"
+        st.caption(f"{badge_markdown(citation.doc_kind, cite_as=doc.cite_as if doc else '')} "
+                   f"{escape_markdown(caption)}")
+        _version_info(citation, assistant)
+        st.markdown(highlight(citation.text, quotes))
+        st.code(citation_line(citation), language=None, wrap_lines=True)
+        with st.container(horizontal=True, gap="small"):
+            url = safe_url(citation.url)
+            if url:
+                st.link_button("Official text", url, icon=":material/open_in_new:")
+            browse_link(citation.ref)
+        if not compact:
+            _context(citation, assistant, as_of)
+
+
+def _version_info(citation: Citation, assistant: Assistant) -> None:
+    note = version_note(citation)
+    if note:
+        st.caption(escape_markdown(note))
+    ref, versions = _history(assistant.library, citation.ref)
+    if len(versions) <= 1:
+        return
+    label = "Other versions" if ref == citation.ref else f"Other versions of {ref}"
+    with st.popover(escape_markdown(label), icon=":material/history:"):
+        for p in versions:
+            if ref == citation.ref and p.valid_from == citation.valid_from:
+                continue
+            st.markdown(f"**{escape_markdown(version_label(p))}**")
+            if p.deleted:
+                st.caption("Deleted by this amendment.")
+            else:
+                st.markdown(escape_markdown(p.text))
+
+
+def _history(library, ref: str) -> tuple[str, list[Provision]]:
+    """The versions of ``ref``, or of the nearest enclosing provision that has several
+    (an amendment that replaced a whole article gives its new paragraphs one version)."""
+    current = ref
+    while True:
+        versions = library.versions(current)
+        if len(versions) > 1 or not versions or not versions[-1].parent:
+            return current, versions if len(versions) > 1 else library.versions(ref)
+        current = versions[-1].parent
+
+
+def version_label(p: Provision) -> str:
+    """ "Original text, until 2026-07-27" / "As amended by ..., from ...".
+
+    >>> version_label(Provision("d", "Article 4", Unit.ARTICLE, "x", valid_until="2026-07-27"))
+    'Original text, until 2026-07-27'
+    """
+    if p.valid_from:
+        label = f"As amended by {p.version_source or 'an amending act'}, from {p.valid_from}"
+    else:
+        label = "Original text"
+    return label + (f", until {p.valid_until}" if p.valid_until else "")
+
+
+def _context(citation: Citation, assistant: Assistant, as_of: str) -> None:
+    library = assistant.library
+    try:
+        p = assistant.show(citation.ref, as_of=as_of)
+    except KbError:
+        return
+    article = library.article(p, as_of)
+    if article is not None and article.ref != p.ref:
+        with st.expander(f"Whole {_unit_word(article)}: {article.ref}",
+                         icon=":material/article:"):
+            provision_block(article, quotes=[citation.text])
+    sections = [
+        ("Related recitals", library.related_recitals(p, as_of), ":material/notes:"),
+        ("Definitions used", library.terms_used(p, as_of), ":material/dictionary:"),
+        ("Cross-references", library.cross_references(p, as_of), ":material/link:"),
+    ]
+    for label, provisions, icon in sections:
+        if provisions:
+            with st.expander(f"{label} ({len(provisions)})", icon=icon):
+                for q in provisions:
+                    provision_block(q)
+
+
+def _unit_word(p: Provision) -> str:
+    return {Unit.ANNEX: "annex", Unit.SECTION: "section"}.get(p.unit, "article")
