@@ -58,7 +58,8 @@ def _run_sync(settings: Settings, rebuild: bool = False) -> SyncReport:
 
 def _say_report(report: SyncReport) -> None:
     if not report.changed:
-        click.echo(f"Index up to date ({len(report.unchanged)} documents) in {report.seconds:.1f}s.")
+        count = len(report.unchanged)
+        click.echo(f"Index up to date ({count} documents) in {report.seconds:.1f}s.")
         return
     for label, ids in (("added", report.added), ("replaced", report.replaced),
                        ("removed", report.removed), ("unchanged", report.unchanged)):
@@ -143,7 +144,8 @@ def add(ctx: click.Context, file: str, **fields) -> None:
     """Add a document: copy FILE into corpus/, list it in the manifest, index it.
 
     Nothing changes if the file cannot be parsed.  Example:
-    python -m ingest add guidance.pdf --id nl-guidance --title "Dutch DPA guidance" --kind national_guidance
+    python -m ingest add guidance.pdf --id nl-guidance --title "Dutch DPA guidance"
+    --kind national_guidance
     """
     try:
         doc = maintain.add_document(_settings(ctx), file, **fields)

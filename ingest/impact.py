@@ -68,7 +68,8 @@ def changed_provisions(assistant: Assistant, source_prefix: str) -> tuple[str, l
         if not p.version_source.startswith(source_prefix):
             continue
         in_force = in_force or p.valid_from or ""
-        earlier = [v for v in library.versions(p.ref) if (v.valid_from or "") < (p.valid_from or "")]
+        start = p.valid_from or ""
+        earlier = [v for v in library.versions(p.ref) if (v.valid_from or "") < start]
         change = "deleted" if p.deleted else "replaced" if earlier else "inserted"
         entry = {"ref": p.ref, "change": change, "source": p.version_source}
         if p.parent and {**entry, "ref": p.parent} in changed:

@@ -82,7 +82,8 @@ def add_document(
         raise DuplicateId(f"corpus/{target} already exists; rename the file first")
     doc = Document(
         id=doc_id, title=title, kind=kind_value, file=str(target), parser=parser, issuer=issuer,
-        date=date, identifier=identifier, url=url, cite_as=cite_as or _cite_as(title, identifier, kind_value),
+        date=date, identifier=identifier, url=url,
+        cite_as=cite_as or _cite_as(title, identifier, kind_value),
         note=note, amends=amends,
     )
     # Parse from where the file is now: a bad file never reaches the corpus.

@@ -256,7 +256,7 @@ def _embed_into(collection, embedder, embed_texts, chunks: list[StoredChunk], un
         batch = chunks[start : start + step]
         progress("embed", doc.id, start, len(chunks))
         vectors = embed_texts(embedder, [c.embed_text for c in batch])
-        vector_store.add([to_node(c, units[c.id], v) for c, v in zip(batch, vectors)])
+        vector_store.add([to_node(c, units[c.id], v) for c, v in zip(batch, vectors, strict=True)])
     progress("embed", doc.id, len(chunks), len(chunks))
 
 

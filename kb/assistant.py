@@ -61,7 +61,9 @@ def clean_question(question: str) -> tuple[str, str]:
         )
     text = " ".join(question.split())
     if not text:
-        raise BadQuestion("Please type a question, e.g. 'Must our chatbot tell customers it is an AI?'")
+        raise BadQuestion(
+            "Please type a question, e.g. 'Must our chatbot tell customers it is an AI?'"
+        )
     if len(text) > MAX_QUESTION_CHARS:
         return text[:MAX_QUESTION_CHARS], (
             f"Your question was {len(text)} characters long; only the first "

@@ -133,7 +133,8 @@ class Catalog:
         if doc_id:
             sql += " WHERE doc_id = ?"
             args = (doc_id,)
-        return [StoredChunk(*row) for row in self._db.execute(sql + " ORDER BY doc_id, position", args)]
+        rows = self._db.execute(sql + " ORDER BY doc_id, position", args)
+        return [StoredChunk(*row) for row in rows]
 
 
 def stored(chunk: Chunk) -> StoredChunk:

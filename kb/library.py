@@ -18,7 +18,6 @@ from kb.errors import UnknownReference
 from kb.records import Document, Kind, Provision, Unit
 from kb.refs import RefMention, find_refs, parents, qualify
 
-
 _GDPR_CONTEXT = re.compile(r"\bGDPR\b|2016/679|General Data Protection Regulation", re.I)
 
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 
 
-class _Vocabulary(str, Enum):
+class _Vocabulary(str, Enum):  # noqa: UP042 - StrEnum's str() differs across versions
     """A closed vocabulary whose ``from_str`` names the valid values on error."""
 
     @classmethod
@@ -101,7 +101,8 @@ class Provision:
     # Law in force (issue: versioned provisions).  Original texts carry valid_from None.
     valid_from: str | None = None  # ISO date this wording applies from
     valid_until: str | None = None  # ISO date this wording stops applying (exclusive)
-    version_source: str = ""  # "OJ L, 2024/1689" or "Regulation (EU) 2026/1744, Article 1, point (5)"
+    # "" for the original text, or "Regulation (EU) 2026/1744, Article 1, point (5)"
+    version_source: str = ""
     deleted: bool = False  # provision deleted by an amendment: history only
 
     def __repr__(self) -> str:

@@ -9,6 +9,8 @@ than with ``QueryFusionRetriever`` because abstention needs each list's raw scor
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import logging
 import math
 import re
@@ -22,7 +24,8 @@ from kb.catalog import StoredChunk, in_force
 from kb.errors import KbError
 from kb.library import Library
 from kb.records import Provision, Unit
-from kb.store import Store, date_number, to_node
+from kb.refs import parents
+from kb.store import Store, to_node
 from kb.text import words
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,7 @@ log = logging.getLogger(__name__)
 SYNONYMS_PATH = Path(__file__).with_name("synonyms.toml")
 RRF_K = 60
 POOL = 40  # candidates per list
+DENSE_SLACK = 30  # extra dense candidates, for those dropped as not in force on the date
 PER_ARTICLE = 2  # diversity: at most this many passages of one article in the results
 # Rank multiplier per document kind (see Retriever._prior).
 KIND_PRIOR = {"regulation": 1.0, "amending_regulation": 0.6, "guideline": 0.85}
@@ -50,7 +54,8 @@ _STOP = frozenset(
     "a an the of to in on for and or is are be do does did must should shall we our us i my "
     "you your it its it's they them their this that these those with as at by from what which "
     "who whom when how can may about any if there have has need needs under into than then "
-    "so such also not no yes all get got would could will was were been being tell say says".split()
+    "so such also not no yes all get got would could will was were been being tell say says"
+    .split()
 )
 
 
@@ -99,6 +104,12 @@ class Retriever:
         self._bm25: dict[frozenset, object] = {}
         self._lock = threading.Lock()
         self._titles = self._article_titles()
+        self.spelling = Speller([c.embed_text for c in self.chunks.values()])
+        self._live: dict[str, frozenset] = {}
+        self._under: dict[str, list[StoredChunk]] = defaultdict(list)
+        for chunk in self.chunks.values():
+            for ref in parents_of(chunk.ref):
+                self._under[ref].append(chunk)
 
     def _unit(self, chunk: StoredChunk) -> str:
         versions = self.library.versions(chunk.ref)
@@ -116,9 +127,12 @@ class Retriever:
     # --- the lists ------------------------------------------------------------------------
 
     def _live_ids(self, as_of: str) -> frozenset:
-        return frozenset(
-            c.id for c in self.chunks.values() if in_force(c.valid_from, c.valid_until, as_of)
-        )
+        live = self._live.get(as_of)
+        if live is None:
+            live = self._live[as_of] = frozenset(
+                c.id for c in self.chunks.values() if in_force(c.valid_from, c.valid_until, as_of)
+            )
+        return live
 
     def _bm25_for(self, as_of: str):
         """A BM25 retriever over the chunks in force on ``as_of`` (cached per chunk set)."""
@@ -142,24 +156,21 @@ class Retriever:
         return node
 
     def dense(self, vector: list[float], as_of: str, k: int = POOL) -> list[tuple[str, float]]:
-        """Chunk ids and cosine similarities from Chroma, restricted to the law on ``as_of``."""
-        from llama_index.core.vector_stores.types import (
-            FilterOperator,
-            MetadataFilter,
-            MetadataFilters,
-            VectorStoreQuery,
-        )
+        """Chunk ids and cosine similarities from Chroma, restricted to the law on ``as_of``.
 
-        day = date_number(as_of)
-        filters = MetadataFilters(filters=[
-            MetadataFilter(key="valid_from", value=day, operator=FilterOperator.LTE),
-            MetadataFilter(key="valid_until", value=day, operator=FilterOperator.GT),
-        ])
-        query = VectorStoreQuery(query_embedding=vector, similarity_top_k=k, filters=filters)
+        Filtering after the search, not in Chroma: a metadata filter makes Chroma's query
+        ten times slower, and only a few chunks (superseded wordings) are ever filtered out.
+        """
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+
+        live = self._live_ids(as_of)
+        query = VectorStoreQuery(query_embedding=vector, similarity_top_k=k + DENSE_SLACK)
         result = self.store.vector_store.query(query)
         # llama-index reports exp(-distance); Chroma's cosine distance is 1 - cosine.
-        return [(i, 1.0 + math.log(s)) for i, s in zip(result.ids, result.similarities, strict=True)
-                if i in self.chunks and s > 0]
+        pairs = [(i, 1.0 + math.log(s)) for i, s in zip(result.ids, result.similarities,
+                                                        strict=True)
+                 if i in live and s > 0]
+        return pairs[:k]
 
     def lexical(self, text: str, as_of: str) -> list[tuple[str, float]]:
         if not content_words(text):
@@ -191,12 +202,9 @@ class Retriever:
         return [c.id for c in scored[:6]]
 
     def _chunks_under(self, ref: str, as_of: str) -> list[StoredChunk]:
-        prefixes = (ref + "(", ref + ",")
-        return [
-            c for c in self.chunks.values()
-            if (c.ref == ref or c.ref.startswith(prefixes))
-            and in_force(c.valid_from, c.valid_until, as_of)
-        ]
+        """The chunks of ``ref`` and of the provisions inside it, in force on ``as_of``."""
+        return [c for c in self._under.get(ref, ())
+                if in_force(c.valid_from, c.valid_until, as_of)]
 
     # --- fusion ---------------------------------------------------------------------------
 
@@ -207,8 +215,11 @@ class Retriever:
         ``hint_refs`` are provisions known to be relevant (from the obligations catalogue);
         they join the fusion as one more ranked list.
         """
+        original = question
+        question = self.spelling.correct(question)
         expansion = expand(question, self.rules)
-        queries = [question] + ([f"{question} {expansion}"] if expansion else [])
+        queries = [original] + ([f"{question} {expansion}"] if question != original or expansion
+                                else [])
         # One forward pass for both queries (MiniLM embeds queries and passages alike).
         vectors = self.embedder.get_text_embedding_batch(queries)
         dense_lists = [self.dense(v, as_of) for v in vectors]
@@ -232,7 +243,7 @@ class Retriever:
         for chunk_id in fused:
             fused[chunk_id] *= self._prior(self.chunks[chunk_id].doc_id)
 
-        direct = self._direct(question, as_of)
+        direct = self._direct(original, as_of)
         ranked_ids = sorted(fused, key=fused.get, reverse=True)
         bm25 = dict(lexical)
         hits = [self._hit(i, fused.get(i, 0.0) + (1.0 if i in direct else 0.0), cosine, bm25,
@@ -266,10 +277,11 @@ class Retriever:
         refs = [r.provision.ref for r in self.library.lookup(question, as_of)]
         term = defined_term_asked(question)
         if term:
-            try:
+            with contextlib.suppress(KbError):  # not a defined term after all
                 refs.insert(0, self.library.define(term, as_of).ref)
-            except KbError:
-                pass
+        if _ABOUT_GUIDANCE.search(question):
+            # "the Article 50 guidelines": the article names the guidance, not the answer.
+            refs = [r for r in refs if not r.startswith(("Article", "Annex"))]
         out = []
         for ref in dict.fromkeys(refs):
             chunks = self._chunks_under(ref, as_of)
@@ -284,6 +296,48 @@ class Retriever:
         if p is None:
             return None
         return Hit(chunk, p, score, cosine.get(chunk_id, 0.0), bm25.get(chunk_id, 0.0), direct)
+
+
+_ABOUT_GUIDANCE = re.compile(r"\bguidelines?\b|\bguidance\b", re.IGNORECASE)
+
+
+class Speller:
+    """Corrects misspelt question words to words of the corpus ("emotoin" → "emotion").
+
+    Only words of five letters or more that occur nowhere in the corpus are touched, and
+    only by a corpus word of similar length that is close (difflib ratio ≥ 0.8).
+    """
+
+    def __init__(self, texts: list[str]):
+        counts: dict[str, int] = defaultdict(int)
+        for text in texts:
+            for w in words(text):
+                if w.isalpha():
+                    counts[w] += 1
+        self.vocabulary = counts
+        self._by_shape: dict[tuple[str, int], list[str]] = defaultdict(list)
+        for w in counts:
+            self._by_shape[(w[0], len(w))].append(w)
+
+    def _fix(self, word: str) -> str:
+        if len(word) < 5 or not word.isalpha() or word in self.vocabulary or word in _STOP:
+            return word
+        candidates = [w for n in range(len(word) - 2, len(word) + 3)
+                      for first in {word[0], word[1]} for w in self._by_shape.get((first, n), ())]
+        close = difflib.get_close_matches(word, candidates, n=3, cutoff=0.8)
+        return max(close, key=lambda w: self.vocabulary[w]) if close else word
+
+    def correct(self, question: str) -> str:
+        """The question with misspelt words replaced (unchanged if nothing to fix).
+
+        >>> Speller(["emotion recognition at the workplace"]).correct("emotoin recogniton")
+        'emotion recognition'
+        """
+        return re.sub(r"[A-Za-z]+", lambda m: self._keep_case(m.group(0)), question)
+
+    def _keep_case(self, word: str) -> str:
+        fixed = self._fix(word.lower())
+        return word if fixed == word.lower() else fixed
 
 
 def asks_when(question: str) -> bool:
@@ -323,6 +377,23 @@ def defined_term_asked(question: str) -> str:
     """
     match = _DEFINITION_QUESTION.match(question.strip()) or _DEFINES.search(question)
     return match.group(1).strip() if match else ""
+
+
+def parents_of(ref: str) -> list[str]:
+    """A stored ref and the refs that contain it ("Article 5(1)(f) GDPR" → … "Article 5 GDPR").
+
+    >>> parents_of("Article 5(1)(f)")
+    ['Article 5(1)(f)', 'Article 5(1)', 'Article 5']
+    """
+    if "para. " in ref:
+        return [ref]
+    prefix = re.match(r"^(.*?, )(?=Article|Recital|Annex)", ref)
+    if prefix:  # "Regulation (EU) 2026/1744, Article 1, point (7)(a)"
+        head = prefix.group(1)
+        return [head + p for p in parents(ref[len(head):])]
+    match = re.match(r"^(.*?)((?: [A-Z]{2,}\w*)?)$", ref)
+    local, suffix = (match.group(1), match.group(2)) if match else (ref, "")
+    return [p + suffix for p in parents(local)]
 
 
 def article_key(p: Provision) -> str:

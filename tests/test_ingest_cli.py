@@ -23,7 +23,8 @@ def run(settings, *args):
 
 def snapshot(settings) -> dict:
     """Everything bad input must leave alone: corpus files, manifest, catalog."""
-    files = {p.relative_to(settings.corpus_dir).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+    files = {p.relative_to(settings.corpus_dir).as_posix():
+             hashlib.sha256(p.read_bytes()).hexdigest()
              for p in sorted(settings.corpus_dir.rglob("*")) if p.is_file()}
     catalog = Catalog(settings.catalog_path)
     state = (catalog.state("collection"), len(catalog.chunks()),

@@ -11,8 +11,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from conftest import copy_corpus, settings_for
+
 from ingest.pipeline import sync
 from kb.assistant import Assistant
 from kb.errors import KbError
@@ -39,7 +39,8 @@ def chroma_server(tmp_path_factory):
     path = tmp_path_factory.mktemp("chroma-server")
     log = (path / "server.log").open("w")
     process = subprocess.Popen(
-        [chroma_cli(), "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
+        [chroma_cli(), "run", "--path", str(path / "db"), "--host", "127.0.0.1",
+         "--port", str(port)],
         stdout=log, stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 60
