@@ -143,9 +143,10 @@ def status(ctx: click.Context, as_json: bool) -> None:
 def add(ctx: click.Context, file: str, **fields) -> None:
     """Add a document: copy FILE into corpus/, list it in the manifest, index it.
 
-    Nothing changes if the file cannot be parsed.  Example:
-    python -m ingest add guidance.pdf --id nl-guidance --title "Dutch DPA guidance"
-    --kind national_guidance
+    Nothing changes if the file cannot be parsed.
+
+    Example: python -m ingest add guidance.pdf --id nl-guidance --title "Dutch DPA
+    guidance" --kind national_guidance
     """
     try:
         doc = maintain.add_document(_settings(ctx), file, **fields)

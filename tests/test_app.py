@@ -138,6 +138,10 @@ def test_ask_shows_answer_and_citation_cards(small_kb, use_kb):
     assert "Challenge this answer" in [e.label for e in at.expander]
     # The session history offers the question again.
     assert any(b.label == escape_markdown(BOT_QUESTION) for b in at.sidebar.button)
+    # The matching obligation opens the answer, labelled as the product's own summary.
+    assert any(c.value.startswith("Our summary in plain language") for c in at.caption)
+    assert any("Tell people they are talking to an AI" in t and "Article 50(1)" in t
+               for t in texts(at))
 
 
 def test_ask_uses_the_law_as_of_the_sidebar_date(small_kb, use_kb):

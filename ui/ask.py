@@ -108,13 +108,31 @@ def _show_answer(answer: Answer, assistant: Assistant) -> None:
         else:
             if answer.message:
                 st.info(escape_markdown(answer.message))
+            _obligations(answer)
             with st.container(border=True):
+                if answer.obligations:
+                    st.caption("What the official texts say")
                 st.markdown(answer_body(answer))
             st.caption("Every sentence is quoted verbatim from the official text; the number "
                        "after it points to its source, where the quoted words are in bold.")
         _actions(answer, assistant)
     with right:
         _sources(answer, assistant)
+
+
+def _obligations(answer: Answer) -> None:
+    """The catalogue's plain-language summaries of the obligations the question is about,
+    labelled as ours, each with its citation and date (kb/obligations.yaml)."""
+    if not answer.obligations:
+        return
+    with st.container(border=True):
+        st.caption("Our summary in plain language — not the legal text; the quoted passages "
+                   "below are authoritative")
+        for o in answer.obligations:
+            refs = escape_markdown(", ".join(o["refs"]))
+            st.markdown(f"**{escape_markdown(o['title'])}** — {escape_markdown(o['summary'])} "
+                        f"*({refs}; applies from {o['applies_from']}; "
+                        f"{escape_markdown(', '.join(r.replace('_', ' ') for r in o['roles']))})*")
 
 
 def _sources(answer: Answer, assistant: Assistant) -> None:

@@ -1,0 +1,181 @@
+"""Benchmarks (numbers for notes and the CHANGELOG, never asserted in tests).
+
+    python -m eval.bench ingest   # full ingest wall time, chunks/s, peak RSS, no-op re-ingest
+    python -m eval.bench ask      # warm ask p50/p95, batch of 150 with start-up, 100k-chunk scale
+
+Each run works on copies in a temporary directory; the index in KB_DATA_DIR is only read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import click
+import numpy as np
+
+from kb.assistant import Assistant
+from kb.config import Settings
+from kb.store import DOC_KEY, NO_END, Store
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTIONS = ROOT / "eval" / "questions.jsonl"
+
+
+def _env(settings: Settings, **extra: str) -> dict:
+    return {**os.environ, "KB_CORPUS_DIR": str(settings.corpus_dir),
+            "KB_DATA_DIR": str(settings.data_dir), "HF_HUB_OFFLINE": "1", **extra}
+
+
+def _timed(args: list[str], env: dict) -> tuple[float, str]:
+    started = time.perf_counter()
+    done = subprocess.run(args, cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    return time.perf_counter() - started, done.stdout
+
+
+def _questions(n: int | None = None) -> list[str]:
+    lines = QUESTIONS.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line)["question"] for line in lines if line.strip()][:n]
+
+
+def _percentiles(values: list[float]) -> tuple[float, float]:
+    ordered = sorted(values)
+    return statistics.median(ordered), ordered[max(0, int(len(ordered) * 0.95) - 1)]
+
+
+@click.group()
+def cli() -> None:
+    """Benchmarks of ingest and answering on this machine."""
+
+
+@cli.command()
+def ingest() -> None:
+    """Full ingest into a fresh directory, then a no-op re-ingest."""
+    settings = Settings.from_env()
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = settings.with_(data_dir=Path(tmp) / "data", chroma_host="")
+        seconds, out = _timed([sys.executable, "-m", "ingest"], _env(fresh))
+        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        chunks = sum(d["chunks"] for d in json.loads(
+            _timed([sys.executable, "-m", "ingest", "status", "--json"], _env(fresh))[1]
+        )["documents"])
+        noop, _ = _timed([sys.executable, "-m", "ingest"], _env(fresh))
+    click.echo(f"full ingest: {seconds:.1f} s for {chunks} chunks "
+               f"({chunks / seconds:.1f} chunks/s), peak RSS {peak_mb:.0f} MB")
+    click.echo(f"no-op re-ingest (process start to exit): {noop:.1f} s")
+    click.echo("targets: full ingest <= 120 s, no-op <= 5 s, peak RSS <= 2048 MB")
+
+
+def _warm_latency(assistant: Assistant, questions: list[str]) -> tuple[float, float]:
+    for q in questions[:5]:
+        assistant.ask(q)
+    times = []
+    for q in questions:
+        started = time.perf_counter()
+        assistant.ask(q)
+        times.append((time.perf_counter() - started) * 1000)
+    return _percentiles(times)
+
+
+def _add_synthetic(store: Store, count: int, dim: int = 384, batch: int = 5000) -> None:
+    """Add ``count`` random unit vectors of a fake document to the live collection."""
+    rng = np.random.default_rng(7)
+    collection = store.collection
+    for start in range(0, count, batch):
+        n = min(batch, count - start)
+        vectors = rng.normal(size=(n, dim)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        collection.add(
+            ids=[f"synthetic:{start + i}" for i in range(n)],
+            embeddings=vectors.tolist(),
+            documents=[f"synthetic chunk {start + i}" for i in range(n)],
+            metadatas=[{DOC_KEY: "synthetic", "ref": f"Synthetic {start + i}", "unit": "section",
+                        "part": 0, "valid_from": 0, "valid_until": NO_END} for i in range(n)],
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_server(path: Path, port: int) -> subprocess.Popen:
+    chroma = str(Path(sys.executable).with_name("chroma"))
+    process = subprocess.Popen([chroma, "run", "--path", str(path), "--host", "127.0.0.1",
+                                "--port", str(port)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
+            return process
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    raise RuntimeError("chroma run did not start")
+
+
+def _scale(settings: Settings, questions: list[str], label: str, count: int) -> None:
+    base = Assistant.open(settings)
+    p50, p95 = _warm_latency(base, questions)
+    _add_synthetic(Store(settings), count)
+    bigger = Assistant.open(settings)
+    q50, q95 = _warm_latency(bigger, questions)
+    click.echo(f"{label}: warm ask p50 {p50:.0f} ms / p95 {p95:.0f} ms; with {count:,} synthetic "
+               f"chunks p50 {q50:.0f} ms / p95 {q95:.0f} ms ({q50 / p50:.2f}x; target <= 2x)")
+
+
+@cli.command()
+@click.option("--synthetic", default=100_000, show_default=True, help="Synthetic chunks to add.")
+def ask(synthetic: int) -> None:
+    """Warm ask latency, batch mode with start-up, and the 100k-chunk scale test."""
+    settings = Settings.from_env()
+    questions = _questions()
+    p50, p95 = _warm_latency(Assistant.open(settings), questions)
+    click.echo(f"warm ask over {len(questions)} eval questions: p50 {p50:.0f} ms, "
+               f"p95 {p95:.0f} ms (targets 60 / 150 ms)")
+    with tempfile.TemporaryDirectory() as tmp:
+        batch = Path(tmp) / "questions.txt"
+        batch.write_text("\n".join(_questions(150)) + "\n", encoding="utf-8")
+        seconds, _ = _timed([sys.executable, "-m", "kb", "ask", "--batch", str(batch), "--json"],
+                            _env(settings))
+        click.echo(f"batch of 150 questions including start-up: {seconds:.1f} s (target 30 s)")
+
+        local = settings.with_(data_dir=Path(tmp) / "local")
+        shutil.copytree(settings.data_dir, local.data_dir,
+                        ignore=shutil.ignore_patterns("eval-baseline", "feedback.sqlite"))
+        _scale(local, questions[:60], "embedded store", synthetic)
+
+        port = _free_port()
+        server = _start_server(Path(tmp) / "server-db", port)
+        try:
+            remote = settings.with_(data_dir=Path(tmp) / "remote", chroma_host="127.0.0.1",
+                                    chroma_port=port)
+            remote.data_dir.mkdir()
+            shutil.copy(settings.catalog_path, remote.catalog_path)
+            source = Store(settings).collection
+            target = Store(remote).client.create_collection(
+                source.name, metadata={"hnsw:space": "cosine"})
+            got = source.get(include=["embeddings", "documents", "metadatas"])
+            for start in range(0, len(got["ids"]), 2000):
+                part = slice(start, start + 2000)
+                target.add(ids=got["ids"][part], embeddings=got["embeddings"][part],
+                           documents=got["documents"][part], metadatas=got["metadatas"][part])
+            _scale(remote, questions[:60], "chroma run server", synthetic)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    cli()
