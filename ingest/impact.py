@@ -78,31 +78,52 @@ def changed_provisions(assistant: Assistant, source_prefix: str) -> tuple[str, l
     return in_force, changed
 
 
-def impact(settings, *, doc_id: str | None = None,
-           questions: Path = DEFAULT_QUESTIONS) -> Impact:
+def day_before(iso: str) -> str:
+    return (date.fromisoformat(iso) - timedelta(days=1)).isoformat()
+
+
+def obligation_changes(assistant: Assistant, before: str, after: str) -> list[dict]:
+    """Obligations whose application date differs between two dates."""
+    old_dates = {o.id: o for o in assistant.obligations(before)}
+    changes = []
+    for o in assistant.obligations(after):
+        previous = old_dates.get(o.id)
+        if previous is None or previous.applies_from != o.applies_from:
+            changes.append({"id": o.id, "title": o.title,
+                            "before": previous.applies_from if previous else "new",
+                            "after": o.applies_from})
+    return changes
+
+
+def answer_changes(assistant: Assistant, questions: list[str], before: str,
+                   after: str) -> list[dict]:
+    """Questions whose answer text or citations differ between two dates."""
+    changes = []
+    for question in questions:
+        old = assistant.ask(question, top_k=5, as_of=before)
+        new = assistant.ask(question, top_k=5, as_of=after)
+        old_refs = [c.ref for c in old.citations]
+        new_refs = [c.ref for c in new.citations]
+        if old_refs != new_refs or old.text != new.text:
+            changes.append({"question": question, "before": old_refs, "after": new_refs})
+    return changes
+
+
+def read_questions(path: Path = DEFAULT_QUESTIONS) -> list[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line)["question"] for line in lines if line.strip()]
+
+
+def impact(settings, *, doc_id: str | None = None, questions: Path = DEFAULT_QUESTIONS,
+           assistant: Assistant | None = None) -> Impact:
     """The impact review of the latest (or the named) amending act."""
-    assistant = Assistant.open(settings)
+    assistant = assistant or Assistant.open(settings)
     act = latest_amending_act(assistant, doc_id)
     in_force, changed = changed_provisions(assistant, act.cite_as)
     result = Impact(act.id, act.title, in_force, changed)
     if not in_force:
         return result
-    before = (date.fromisoformat(in_force) - timedelta(days=1)).isoformat()
-    for line in questions.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        question = json.loads(line)["question"]
-        old = assistant.ask(question, top_k=5, as_of=before)
-        new = assistant.ask(question, top_k=5, as_of=in_force)
-        old_refs = [c.ref for c in old.citations]
-        new_refs = [c.ref for c in new.citations]
-        if old_refs != new_refs or old.text != new.text:
-            result.answers.append({"question": question, "before": old_refs, "after": new_refs})
-    old_dates = {o.id: o for o in assistant.obligations(before)}
-    for o in assistant.obligations(in_force):
-        previous = old_dates.get(o.id)
-        if previous is None or previous.applies_from != o.applies_from:
-            result.obligations.append({"id": o.id, "title": o.title,
-                                       "before": previous.applies_from if previous else "new",
-                                       "after": o.applies_from})
+    before = day_before(in_force)
+    result.answers = answer_changes(assistant, read_questions(questions), before, in_force)
+    result.obligations = obligation_changes(assistant, before, in_force)
     return result

@@ -428,3 +428,18 @@ def test_browse_amended_article_shows_both_versions(full_kb, use_kb):
     assert not at.exception
     assert any(m.value.startswith("Providers and deployers of AI systems shall take measures "
                                   "to ensure, to their best extent") for m in at.markdown)
+
+
+@pytest.mark.corpus
+def test_sources_shows_the_amendment_impact(full_kb, use_kb):
+    use_kb(full_kb)
+    at = open_app("ui/sources.py")
+    assert not at.exception
+    assert "Amendment impact" in [s.value for s in at.subheader]
+    changed = next(e for e in at.expander if e.label.startswith("Provisions changed"))
+    refs = list(changed.dataframe[0].value["Provision"])
+    assert {"Article 4", "Article 4a", "Article 5(1)(ba)", "Article 113"} <= set(refs)
+    dates = next(e for e in at.expander if e.label.startswith("Obligations whose dates"))
+    table = dates.dataframe[0].value
+    credit = table[table["Obligation"] == "Credit scoring of individuals is high-risk"]
+    assert list(credit["Before"]) == ["2026-08-02"] and list(credit["After"]) == ["2027-12-02"]

@@ -223,12 +223,53 @@ def _maintainers(settings: Settings) -> None:
         _feedback(settings)
 
 
+def _impact(assistant) -> None:
+    """What the latest amending act changed, for review before publishing."""
+    from ingest.impact import (
+        answer_changes,
+        changed_provisions,
+        day_before,
+        latest_amending_act,
+        obligation_changes,
+        read_questions,
+    )
+
+    try:
+        act = latest_amending_act(assistant)
+    except KbError:
+        return
+    st.subheader("Amendment impact", anchor=False)
+    in_force, changed = changed_provisions(assistant, act.cite_as)
+    if not in_force:
+        st.caption(escape_markdown(f"{act.title}: no provision changed."))
+        return
+    before = day_before(in_force)
+    st.markdown(escape_markdown(f"{act.title}, in force from {in_force}: "
+                                f"{len(changed)} provisions changed."))
+    with st.expander(f"Provisions changed ({len(changed)})"):
+        st.dataframe([{"Provision": c["ref"], "Change": c["change"], "Source": c["source"]}
+                      for c in changed], hide_index=True, width="stretch")
+    dates = obligation_changes(assistant, before, in_force)
+    with st.expander(f"Obligations whose dates change ({len(dates)})"):
+        st.dataframe([{"Obligation": o["title"], "Before": o["before"], "After": o["after"]}
+                      for o in dates], hide_index=True, width="stretch")
+    if st.button("Replay the evaluation questions on both dates"):
+        with st.spinner("Asking every evaluation question twice…"):
+            answers = answer_changes(assistant, read_questions(), before, in_force)
+        st.markdown(escape_markdown(f"{len(answers)} answers change their citations or text."))
+        st.dataframe([{"Question": a["question"], "Before": ", ".join(a["before"]),
+                       "After": ", ".join(a["after"])} for a in answers],
+                     hide_index=True, width="stretch")
+
+
 def render() -> None:
     assistant = get_assistant()
     st.title("Sources")
     st.markdown("The official texts the assistant quotes from, as indexed. Answers cite only "
                 "these documents; the corpus version identifies exactly this state.")
     _overview(assistant.settings)
+    st.divider()
+    _impact(assistant)
     st.divider()
     _maintainers(assistant.settings)
 
