@@ -17,7 +17,8 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from kb.errors import BadDocument
-from kb.records import Document, Kind, Provision, Unit
+from kb.records import Document, Provision, Unit
+from kb.refs import qualify
 
 log = logging.getLogger(__name__)
 
@@ -298,20 +299,6 @@ def _by_id(root, prefix: str) -> list:
 
 
 # --- emitting provisions ---------------------------------------------------------------
-
-
-def qualify(local: str, doc: Document) -> str:
-    """The stored ref for a local label, per the document's ``cite_as``.
-
-    >>> d = Document("gdpr", "GDPR", Kind.REGULATION, "f", "eurlex_html", cite_as="GDPR")
-    >>> qualify("Article 22(1)", d)
-    'Article 22(1) GDPR'
-    """
-    if not doc.cite_as:
-        return local
-    if doc.kind == Kind.REGULATION:
-        return f"{local} {doc.cite_as}"
-    return f"{doc.cite_as}, {local}"
 
 
 class _Out:

@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from kb.errors import BadDocument
-from kb.records import Document, Kind, Provision, Unit
+from kb.records import Document, Provision, Unit
+from kb.refs import qualify
 from kb.text import normalise_space
 
 log = logging.getLogger(__name__)
@@ -285,14 +286,6 @@ def ordinal(word: str) -> int:
 # --- the act as a citable document -----------------------------------------------------
 
 
-def _qualify(local: str, doc: Document) -> str:
-    if not doc.cite_as:
-        return local
-    if doc.kind == Kind.REGULATION:
-        return f"{local} {doc.cite_as}"
-    return f"{doc.cite_as}, {local}"
-
-
 class _Out:
     """Collects provisions in reading order with qualified refs and deep links."""
 
@@ -304,8 +297,8 @@ class _Out:
             **fields) -> None:
         url = f"{self.doc.url}#{anchor}" if self.doc.url and anchor else self.doc.url
         self.provisions.append(Provision(
-            doc_id=self.doc.id, ref=_qualify(local, self.doc), unit=unit, text=text,
-            anchor=anchor, url=url, parent=_qualify(parent, self.doc) if parent else "",
+            doc_id=self.doc.id, ref=qualify(local, self.doc), unit=unit, text=text,
+            anchor=anchor, url=url, parent=qualify(parent, self.doc) if parent else "",
             order=len(self.provisions), **fields,
         ))
 

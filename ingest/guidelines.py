@@ -51,7 +51,8 @@ import pypdf
 from pypdf.errors import PyPdfError
 
 from kb.errors import BadDocument
-from kb.records import Document, Kind, Provision, Unit
+from kb.records import Document, Provision, Unit
+from kb.refs import qualify
 
 log = logging.getLogger(__name__)
 
@@ -85,15 +86,6 @@ _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u3000]+")
 def _clean(text: str) -> str:
     """Collapse whitespace runs (no-break spaces included) to one space and strip."""
     return _SPACES.sub(" ", text).strip()
-
-
-def _qualified(doc: Document, local: str) -> str:
-    """The canonical ref of a local label: "Guidelines C(2025) 5052, para. 12"."""
-    if not doc.cite_as:
-        return local
-    if doc.kind == Kind.REGULATION:
-        return f"{local} {doc.cite_as}"
-    return f"{doc.cite_as}, {local}"
 
 
 # --------------------------------------------------------------------------- shared structure
@@ -211,7 +203,7 @@ def _provisions(doc: Document, paras: list[_Para], *, pdf: bool) -> list[Provisi
             "url": url,
         }
         if not para.numbers:
-            ref = _qualified(doc, _section_ref(para.section or para.title or "?"))
+            ref = qualify(_section_ref(para.section or para.title or "?"), doc)
             if ref in blocks:
                 first = out[blocks[ref]]
                 out[blocks[ref]] = replace(first, text=first.text + "\n" + text)
@@ -220,7 +212,7 @@ def _provisions(doc: Document, paras: list[_Para], *, pdf: bool) -> list[Provisi
             out.append(Provision(ref=ref, text=text, order=len(out), **common))
             continue
         for number in sorted(para.numbers):
-            ref = _qualified(doc, f"para. {number}")
+            ref = qualify(f"para. {number}", doc)
             out.append(
                 Provision(ref=ref, text=text, paragraph=str(number), order=len(out), **common)
             )
