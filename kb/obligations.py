@@ -335,15 +335,30 @@ def _phrase_tokens(phrase: str) -> list[tuple[str, bool]]:
     return tokens
 
 
+PHRASE_GAP = 2  # words a question may put between two words of a keyword phrase
+
+
 def _phrase_hit(phrase: list[tuple[str, bool]], tokens: list[str]) -> bool:
-    n = len(phrase)
-    for start in range(len(tokens) - n + 1):
-        window = tokens[start : start + n]
-        if all(
-            t.startswith(p) if pre else t == p for (p, pre), t in zip(phrase, window, strict=True)
-        ):
+    """Whether the phrase's words occur in order, at most PHRASE_GAP words apart
+    ("emotion recognition on our call centre employees" matches "... on employees").
+
+    >>> _phrase_hit(_phrase_tokens("emotion recognition on employees"),
+    ...             words("emotion recognition on our call employees"))
+    True
+    >>> _phrase_hit(_phrase_tokens("staff emotion*"), words("staff training sessions on emotions"))
+    False
+    """
+
+    def hit(word: tuple[str, bool], token: str) -> bool:
+        return token.startswith(word[0]) if word[1] else token == word[0]
+
+    def rest(i: int, at: int) -> bool:
+        if i == len(phrase):
             return True
-    return False
+        window = tokens[at : at + PHRASE_GAP + 1]
+        return any(hit(phrase[i], t) and rest(i + 1, at + k + 1) for k, t in enumerate(window))
+
+    return any(hit(phrase[0], t) and rest(1, start + 1) for start, t in enumerate(tokens))
 
 
 def match_obligations(question: str, catalogue: Sequence[_O], *, limit: int = 5) -> list[_O]:

@@ -198,7 +198,9 @@ class Retriever:
         dates (Articles 113 and 111 of the main act), best word overlap first."""
         asked = set(content_words(text))
         candidates = [c for ref in DATE_ARTICLES for c in self._chunks_under(ref, as_of)]
-        scored = sorted(candidates, key=lambda c: -len(asked & set(words(c.text))))
+        # The general date ("It shall apply from 2 August 2026", Article 113 itself) first.
+        scored = sorted(candidates, key=lambda c: (c.ref != DATE_ARTICLES[0],
+                                                   -len(asked & set(words(c.text)))))
         return [c.id for c in scored[:6]]
 
     def _chunks_under(self, ref: str, as_of: str) -> list[StoredChunk]:
@@ -252,7 +254,7 @@ class Retriever:
                 if self._published(self.chunks[i].doc_id, as_of)]
         hits = [h for h in hits if h is not None]
         log.debug("retrieved %s", [(h.provision.ref, round(h.score, 4)) for h in hits[:top_k]])
-        return diversify(hits, top_k)
+        return pin(diversify(hits, top_k), hits, hint_refs[:1], top_k)
 
     def _prior(self, doc_id: str) -> float:
         """Binding law first: guidance and the amending act's own text (whose changes are
@@ -394,6 +396,19 @@ def parents_of(ref: str) -> list[str]:
     match = re.match(r"^(.*?)((?: [A-Z]{2,}\w*)?)$", ref)
     local, suffix = (match.group(1), match.group(2)) if match else (ref, "")
     return [p + suffix for p in parents(local)]
+
+
+def pin(chosen: list[Hit], hits: list[Hit], refs: list[str], top_k: int) -> list[Hit]:
+    """Make sure the provision of the best-matching catalogue obligation is among the
+    results: the catalogue maps CX wording to the binding provision, which plain similarity
+    can rank below guidance that paraphrases it.  It goes second, after the best hit."""
+    for ref in refs:
+        if any(h.provision.ref == ref for h in chosen):
+            continue
+        found = next((h for h in hits if h.provision.ref == ref), None)
+        if found is not None and top_k > 1:
+            chosen = [*chosen[:1], found, *chosen[1:]][:top_k]
+    return chosen
 
 
 def article_key(p: Provision) -> str:
