@@ -205,7 +205,8 @@ def _build(settings, store, documents, hashes, old, old_records, report, progres
                 )
                 chunks[doc.id] = [stored(c) for c in doc_chunks]
                 units = {c.id: c.provision.unit.value for c in doc_chunks}
-                _embed_into(collection, embedder, embed_texts, chunks[doc.id], units, doc, progress)
+                _embed_into(collection, embedder, embed_texts, chunks[doc.id], units, doc,
+                            progress, settings.embed_precision)
                 report.chunks_embedded += len(doc_chunks)
                 records.append(
                     DocumentRecord(doc, hashes[doc.id], len(doc_chunks),
@@ -247,7 +248,7 @@ def _old_amendments(old: Catalog | None) -> list:
 
 
 def _embed_into(collection, embedder, embed_texts, chunks: list[StoredChunk], units, doc,
-                progress) -> None:
+                progress, precision: str) -> None:
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
     vector_store = ChromaVectorStore(chroma_collection=collection)
@@ -255,7 +256,7 @@ def _embed_into(collection, embedder, embed_texts, chunks: list[StoredChunk], un
     for start in range(0, len(chunks), step):
         batch = chunks[start : start + step]
         progress("embed", doc.id, start, len(chunks))
-        vectors = embed_texts(embedder, [c.embed_text for c in batch])
+        vectors = embed_texts(embedder, [c.embed_text for c in batch], precision=precision)
         vector_store.add([to_node(c, units[c.id], v) for c, v in zip(batch, vectors, strict=True)])
     progress("embed", doc.id, len(chunks), len(chunks))
 

@@ -112,7 +112,8 @@ class Assistant:
         from kb.embeddings import load_embedder
 
         with self._lock:
-            return Retriever(self.store, self.library, load_embedder(self.settings.embed_model))
+            return Retriever(self.store, self.library, load_embedder(self.settings.embed_model),
+                             precision=self.settings.embed_precision)
 
     @property
     def answerer(self) -> Answerer:

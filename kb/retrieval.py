@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kb.catalog import StoredChunk, in_force
+from kb.embeddings import embed_queries
 from kb.errors import KbError
 from kb.library import Library
 from kb.records import Provision, Unit
@@ -94,8 +95,9 @@ def content_words(text: str) -> list[str]:
 class Retriever:
     """Dense + BM25 + title matching + direct lookup, for one store and library."""
 
-    def __init__(self, store: Store, library: Library, embedder):
+    def __init__(self, store: Store, library: Library, embedder, *, precision: str = "auto"):
         self.store = store
+        self.precision = precision
         self.library = library
         self.embedder = embedder
         self.rules = load_synonyms()
@@ -223,7 +225,7 @@ class Retriever:
         queries = [original] + ([f"{question} {expansion}"] if question != original or expansion
                                 else [])
         # One forward pass for both queries (MiniLM embeds queries and passages alike).
-        vectors = self.embedder.get_text_embedding_batch(queries)
+        vectors = embed_queries(self.embedder, queries, precision=self.precision)
         dense_lists = [self.dense(v, as_of) for v in vectors]
         lexical = self.lexical(f"{question} {expansion}", as_of)
         lists = [(1.0, [i for i, _ in dense_lists[0]]),
