@@ -29,6 +29,7 @@ from ingest.formex import (
     ordinal,
     read_formex,
 )
+from kb.catalog import in_force
 from kb.errors import BadAmendment, BadDocument
 from kb.records import Document, Provision, Unit
 
@@ -553,8 +554,7 @@ def _iso(value: str) -> _Date:
 
 
 def _applies(p: Provision, on: str) -> bool:
-    return (p.valid_from is None or p.valid_from <= on) and (
-        p.valid_until is None or on < p.valid_until)
+    return in_force(p.valid_from, p.valid_until, on)
 
 
 def in_force_on(provisions: Iterable[Provision], date: str) -> list[Provision]:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from kb.catalog import in_force
 from kb.records import Provision, Unit
 
 log = logging.getLogger(__name__)
@@ -74,9 +75,8 @@ class ApplicationRule:
 
 
 def _in_force(provisions: Iterable[Provision], on: str) -> dict[str, Provision]:
-    return {p.ref: p for p in provisions if not p.deleted
-            and (p.valid_from is None or p.valid_from <= on)
-            and (p.valid_until is None or on < p.valid_until)}
+    return {p.ref: p for p in provisions
+            if not p.deleted and in_force(p.valid_from, p.valid_until, on)}
 
 
 def iso(text: str) -> str:

@@ -57,6 +57,10 @@ class Library:
 
     # --- one provision -----------------------------------------------------------------
 
+    def refs(self) -> list[str]:
+        """Every ref in the knowledge base, in document order."""
+        return list(self._versions)
+
     def versions(self, ref: str) -> list[Provision]:
         """Every version of ``ref``, oldest first (empty if unknown)."""
         return list(self._versions.get(ref, ()))

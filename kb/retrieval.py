@@ -120,7 +120,7 @@ class Retriever:
     def _article_titles(self) -> dict[str, set[str]]:
         """Content words of each article/annex title -> ref of the whole article."""
         titles = {}
-        for ref in list(self.library._versions):
+        for ref in self.library.refs():
             p = self.library.versions(ref)[-1]
             if not p.parent and p.title and p.unit in (Unit.ARTICLE, Unit.ANNEX):
                 titles[ref] = set(content_words(p.title))

@@ -13,9 +13,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from kb import Assistant, Kind
-from kb.dates import application_table, chapter_resolver
-from kb.obligations import ROLES, SYSTEMS, Checklist, load_catalogue, scenario
+from kb.errors import KbError
+from kb.obligations import ROLES, SYSTEMS, Checklist, load_catalogue
 from ui import as_of, get_assistant
 from ui.widgets import browse_link, escape_markdown
 
@@ -26,16 +25,6 @@ STATUS_COLORS = {"prohibited": "#b42318", "applies": "#1f4e9c", "applies from": 
 
 def role_label(role: str) -> str:
     return role.replace("_", " ").replace("gpai", "GPAI").capitalize()
-
-
-@st.cache_resource(show_spinner=False)
-def _dates(corpus_version: str, day: str, _assistant: Assistant):
-    """The application table of the main act on ``day`` and its chapter resolver."""
-    del corpus_version  # part of the cache key: a re-index may change the dates
-    documents = _assistant.library.documents.values()
-    main = next((d.id for d in documents if d.kind is Kind.REGULATION and not d.cite_as), "")
-    provisions = _assistant.store.catalog.provisions(main)
-    return application_table(provisions, day), chapter_resolver(provisions)
 
 
 @st.cache_resource(show_spinner=False)
@@ -145,12 +134,11 @@ def render() -> None:
         free_text = st.text_input("Describe the system", key="ob_free_text",
                                   placeholder="e.g. ranks job applicants for our call centre")
     questions = _fact_keys()
-    table, chapter_of = _dates(assistant.corpus_version, day, assistant)
     facts = _facts(questions)
     try:
-        checklist = scenario(role, system, table=table, facts=facts, free_text=free_text,
-                             as_of=day, chapter_of=chapter_of)
-    except ValueError as error:
+        checklist = assistant.checklist(role, system, facts=facts, free_text=free_text,
+                                        as_of=day)
+    except KbError as error:
         st.error(escape_markdown(str(error)))
         return
     counts = {group: 0 for group in STATUS_COLORS}
@@ -178,7 +166,7 @@ def render() -> None:
         st.dataframe(
             [{"Applies from": rule.applies_from, "Legal basis": rule.legal_basis,
               "Scope": rule.scope.replace("_", " "), "Rule": rule.description}
-             for rule in sorted(table, key=lambda r: r.applies_from)],
+             for rule in sorted(assistant.application_table(day), key=lambda r: r.applies_from)],
             hide_index=True, width="stretch",
         )
     st.caption(f"Dates read from the text in force on {day}; today is "
