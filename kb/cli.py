@@ -125,6 +125,16 @@ def _provision_json(p: Provision, assistant: Assistant) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
+def _print_provision(find, as_json: bool) -> None:
+    """Open the assistant, find one provision with ``find(assistant)``, print it."""
+    try:
+        assistant = _open()
+        p = find(assistant)
+    except KbError as error:
+        _fail(error)
+    click.echo(_provision_json(p, assistant) if as_json else format_provision(p, assistant))
+
+
 @cli.command()
 @click.argument("ref")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
@@ -134,12 +144,7 @@ def show(ref: str, as_json: bool, as_of: str | None) -> None:
 
     Example: python -m kb show "Article 50(1)"
     """
-    try:
-        assistant = _open()
-        p = assistant.show(ref, as_of=as_of)
-    except KbError as error:
-        _fail(error)
-    click.echo(_provision_json(p, assistant) if as_json else format_provision(p, assistant))
+    _print_provision(lambda assistant: assistant.show(ref, as_of=as_of), as_json)
 
 
 @cli.command()
@@ -152,12 +157,7 @@ def define(term: str, as_json: bool, as_of: str | None) -> None:
 
     Example: python -m kb define deployer
     """
-    try:
-        assistant = _open()
-        p = assistant.define(term, as_of=as_of)
-    except KbError as error:
-        _fail(error)
-    click.echo(_provision_json(p, assistant) if as_json else format_provision(p, assistant))
+    _print_provision(lambda assistant: assistant.define(term, as_of=as_of), as_json)
 
 
 def _choices(names) -> str:

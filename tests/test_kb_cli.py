@@ -1,0 +1,100 @@
+"""`python -m kb`: ask (single and batch), show, define, obligations, and their errors."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from kb.cli import cli
+
+
+def run(settings, *args, input: str | None = None):
+    env = {"KB_CORPUS_DIR": str(settings.corpus_dir), "KB_DATA_DIR": str(settings.data_dir),
+           "CHROMA_HOST": "", "KB_COLLECTION": "kb", "KB_AS_OF": ""}
+    return CliRunner().invoke(cli, list(args), env=env, input=input, catch_exceptions=False)
+
+
+def test_ask_json_prints_the_documented_object(small_kb):
+    result = run(small_kb, "ask", "Must our chatbot tell customers it is an AI?", "--json",
+                 "--top-k", "3")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert list(data) == ["question", "answer", "abstained", "citations", "obligations",
+                          "as_of", "timing_ms"]
+    assert [c["n"] for c in data["citations"]] == [1, 2, 3]
+    assert data["citations"][0]["ref"] == "Article 50(1)"
+    assert data["obligations"][0]["id"] == "transparency-chatbot-disclosure"
+
+
+def test_ask_text_shows_summary_answer_and_sources(small_kb):
+    result = run(small_kb, "ask", "Must our chatbot tell customers it is an AI?")
+    assert result.exit_code == 0
+    assert "Our summary (plain language, not the legal text):" in result.output
+    assert "[1] Article 50(1) — https://eur-lex.europa.eu/eli/reg/2024/1689/oj/eng#050.001" \
+        in result.output
+
+
+def test_batch_prints_one_json_object_per_line_and_survives_bad_lines(small_kb):
+    questions = "What is a deployer?\n\nWhat\x07 is this?\nWhat is the capital of Australia?\n"
+    result = run(small_kb, "ask", "--batch", "-", "--json", input=questions)
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert [line["question"] for line in lines] == [
+        "What is a deployer?", "What\x07 is this?", "What is the capital of Australia?"]
+    assert lines[0]["citations"][0]["ref"] == "Article 3(4)"
+    assert "control character (U+0007)" in lines[1]["error"]
+    assert lines[2]["abstained"] is True
+
+
+def test_ask_needs_a_question_or_a_batch(small_kb):
+    result = run(small_kb, "ask")
+    assert result.exit_code == 2
+    assert "give either a QUESTION or --batch FILE" in result.output
+
+
+def test_empty_question_exits_1_with_message(small_kb):
+    result = run(small_kb, "ask", "   ")
+    assert result.exit_code == 1
+    assert "Error: Please type a question" in result.output
+
+
+def test_show_prints_verbatim_provision_with_title_and_link(small_kb):
+    result = run(small_kb, "show", "Art. 5(1)(f)")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0] == "Article 5(1)(f) — Prohibited AI practices"
+    assert lines[3].startswith("the placing on the market, the putting into service for this "
+                               "specific purpose, or the use of AI systems to infer emotions")
+    assert lines[-1] == "https://eur-lex.europa.eu/eli/reg/2024/1689/oj/eng#005.001"
+
+
+def test_show_unknown_ref_exits_1_with_message(small_kb):
+    result = run(small_kb, "show", "Article 50(9)")
+    assert result.exit_code == 1
+    assert "No provision 'Article 50(9)' in the knowledge base; did you mean 'Article 50'?" \
+        in result.output
+
+
+def test_define_json(small_kb):
+    result = run(small_kb, "define", "emotion recognition system", "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert data["ref"] == "Article 3(39)" and data["term"] == "emotion recognition system"
+
+
+def test_obligations_json_for_a_chatbot_provider(small_kb):
+    result = run(small_kb, "obligations", "--role", "provider", "--system",
+                 "customer_service_chatbot", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    refs = [ref for item in data["items"] for ref in item["refs"]]
+    assert "Article 50(1)" in refs
+    assert set(data["items"][0]) == {"id", "title", "summary", "roles", "refs",
+                                     "applies_from", "status"}
+
+
+def test_obligations_unknown_system_lists_the_valid_ones(small_kb):
+    result = run(small_kb, "obligations", "--role", "deployer", "--system", "toaster")
+    assert result.exit_code == 1
+    assert "unknown system 'toaster'; valid: customer_service_chatbot, voice_bot" in result.output
