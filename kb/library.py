@@ -21,6 +21,25 @@ from kb.refs import RefMention, find_refs, parents, qualify
 _GDPR_CONTEXT = re.compile(r"\bGDPR\b|2016/679|General Data Protection Regulation", re.I)
 
 
+_DETERMINERS = r"(?:a|an|the|that|this|such|each|any|its|their|every|no)"
+
+
+def _term_pattern(term: str) -> str:
+    """Where a defined term is used in its defined sense.  A one-word term must be plural
+    or follow a determiner, so "subject to appropriate safeguards" is not the defined
+    "subject" (Article 3(58)) while "the provider" and "providers" are "provider".
+
+    >>> bool(re.search(_term_pattern("subject"), "subject to appropriate safeguards"))
+    False
+    >>> bool(re.search(_term_pattern("provider"), "providers shall ensure"))
+    True
+    """
+    word = re.escape(term)
+    if " " in term or "-" in term:
+        return rf"(?<![\w-]){word}s?(?![\w-])"
+    return rf"(?:(?<![\w-]){word}s(?![\w-])|\b{_DETERMINERS}\s+{word}(?![\w-]))"
+
+
 def today() -> str:
     return date.today().isoformat()
 
@@ -193,7 +212,7 @@ class Library:
         for term, ref in self._terms[doc_id]:
             if ref == p.ref or ref in seen:
                 continue
-            if re.search(rf"(?<![\w-]){re.escape(term)}s?(?![\w-])", text):
+            if re.search(_term_pattern(term), text):
                 text = text.replace(term, " ")  # "AI system" inside "high-risk AI system"
                 definition = self.version(ref, as_of)
                 if definition is not None:

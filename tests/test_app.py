@@ -255,9 +255,11 @@ def test_browse_deep_link_shows_provision_with_context(small_kb, use_kb):
     assert at.code[0].value.startswith("Article 50(1), Regulation (EU) 2024/1689")
     assert "↑ Part of Article 50" in [b.label for b in at.button]
     tabs = [t.label for t in at.tabs]
-    assert tabs[:3] == ["Versions (1)", "Cross-references (0)", "Definitions used (3)"]
+    # 'AI system' and 'provider'; not 'subject' (Article 3(58)) from "subject to ...".
+    assert tabs[:3] == ["Versions (1)", "Cross-references (0)", "Definitions used (2)"]
     assert any(m.value.startswith("**Article 3(1)** — Definitions (‘AI system’)")
                for m in at.markdown)
+    assert not any("(‘subject’)" in m.value for m in at.markdown)
     # The table of contents opens another provision.
     button(at, "Article 5 — Prohibited AI practices").click()
     at.run(timeout=120)
