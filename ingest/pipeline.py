@@ -22,6 +22,7 @@ from ingest.manifest import load_manifest
 from ingest.parsers import parse_document, source_files, source_hash
 from kb.catalog import Catalog, DocumentRecord, StoredChunk, stored, write_catalog
 from kb.config import Settings
+from kb.embeddings import embed_texts, load_embedder, max_tokens, token_counter
 from kb.records import Document, Provision
 from kb.store import DOC_KEY, Store, to_node
 
@@ -186,8 +187,6 @@ def _build(settings, store, documents, hashes, old, old_records, report, progres
     amendments = consolidate_amendments(settings, documents, parsed)
     progress("parse", "", len(documents), len(documents))
 
-    from kb.embeddings import embed_texts, load_embedder, max_tokens, token_counter
-
     embedder = load_embedder(settings.embed_model)
     count = token_counter(embedder)
     limit = max_tokens(embedder)
@@ -205,7 +204,7 @@ def _build(settings, store, documents, hashes, old, old_records, report, progres
                 )
                 chunks[doc.id] = [stored(c) for c in doc_chunks]
                 units = {c.id: c.provision.unit.value for c in doc_chunks}
-                _embed_into(collection, embedder, embed_texts, chunks[doc.id], units, doc,
+                _embed_into(collection, embedder, chunks[doc.id], units, doc,
                             progress, settings.embed_precision)
                 report.chunks_embedded += len(doc_chunks)
                 records.append(
@@ -247,8 +246,8 @@ def _old_amendments(old: Catalog | None) -> list:
     return json.loads(old.state("amendments", "[]")) if old else []
 
 
-def _embed_into(collection, embedder, embed_texts, chunks: list[StoredChunk], units, doc,
-                progress, precision: str) -> None:
+def _embed_into(collection, embedder, chunks: list[StoredChunk], units, doc, progress,
+                precision: str) -> None:
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
     vector_store = ChromaVectorStore(chroma_collection=collection)

@@ -135,9 +135,14 @@ class Assistant:
         """The ranked passages for ``question``, without composing an answer."""
         text, _ = clean_question(question)
         day = check_as_of(as_of or self.settings.as_of)
-        hints = [ref for o in self._obligations_for(text, day) for ref in o.refs[:2]]
-        return self.retriever.retrieve(text, as_of=day, top_k=_check_top_k(top_k),
-                                       hint_refs=hints)
+        return self._retrieve(text, day, _check_top_k(top_k))[1]
+
+    def _retrieve(self, text: str, day: str, top_k: int) -> tuple[list, list[Hit]]:
+        """(the catalogue obligations the question is about, the ranked passages); the
+        obligations' refs join retrieval as hints."""
+        matched = self._obligations_for(text, day)
+        hints = [ref for o in matched for ref in o.refs[:2]]
+        return matched, self.retriever.retrieve(text, as_of=day, top_k=top_k, hint_refs=hints)
 
     def ask(self, question: str, *, top_k: int = 5, as_of: str | None = None) -> Answer:
         """Answer ``question`` from the law in force on ``as_of`` (default today)."""
@@ -145,9 +150,7 @@ class Assistant:
         text, note = clean_question(question)
         top_k = _check_top_k(top_k)
         day = check_as_of(as_of or self.settings.as_of)
-        matched = self._obligations_for(text, day)
-        hints = [ref for o in matched for ref in o.refs[:2]]
-        hits = self.retriever.retrieve(text, as_of=day, top_k=top_k, hint_refs=hints)
+        matched, hits = self._retrieve(text, day, top_k)
         draft = self.answerer.draft(text, hits, expansion=expand(text, self.retriever.rules))
         if draft.abstained:
             log.info("abstained on %r: %s", text, draft.reason)
