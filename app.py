@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from pathlib import Path
 
 import streamlit as st
 
@@ -60,23 +59,11 @@ def main() -> None:
         st.Page(PAGES["ask"], title="Ask", icon=":material/forum:", default=True),
         st.Page(PAGES["browse"], title="Browse", icon=":material/menu_book:"),
     ]
-    if _obligations_available():
-        pages.append(st.Page(PAGES["obligations"], title="Obligations",
-                             icon=":material/checklist:"))
+    pages.append(st.Page(PAGES["obligations"], title="Obligations", icon=":material/checklist:"))
     pages.append(st.Page(PAGES["sources"], title="Sources", icon=":material/library_books:"))
     st.navigation(pages).run()
 
 
-def _obligations_available() -> bool:
-    """The Obligations page needs ``kb.obligations`` and ``kb.dates`` (built separately)."""
-    if not (Path(__file__).parent / PAGES["obligations"]).exists():
-        return False
-    try:
-        from kb.dates import application_table  # noqa: F401
-        from kb.obligations import ROLES, SYSTEMS, scenario  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 if __name__ == "__main__":

@@ -202,7 +202,7 @@ def load_or_build_chunks(corpus_dir: Path, documents: Sequence[Document], embedd
     """Chunks and their vectors, from ``cache_dir/<key>`` when the corpus is unchanged."""
     import numpy as np
 
-    from kb.embeddings import embed_texts
+    from kb.index.embeddings import embed_texts
 
     splitter_desc = "SentenceSplitter(1024,200)"
     key = cache_key(corpus_dir, documents, model, splitter_desc)
@@ -239,7 +239,7 @@ class Baseline:
         from llama_index.core import VectorStoreIndex
         from llama_index.core.schema import TextNode
 
-        from kb.embeddings import load_embedder
+        from kb.index.embeddings import load_embedder
 
         settings = assistant.settings
         documents = list(assistant.library.documents.values())

@@ -26,7 +26,7 @@ import numpy as np
 
 from kb.assistant import Assistant
 from kb.config import Settings
-from kb.store import DOC_KEY, NO_END, Store
+from kb.index.store import DOC_KEY, NO_END, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ROOT / "eval" / "questions.jsonl"

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from kb.refs import parents
+from kb.law.refs import parents
 from kb.text import sentences
 
 Ranked = Sequence[Sequence[str]]

@@ -225,7 +225,7 @@ METHOD = """\
   and guideline paragraphs stay as they are; every point of the Omnibus is `Article 1` of
   Regulation (EU) 2026/1744).
 - **Provision level**: a cited ref hits if it equals a gold ref or lies inside it along the
-  `kb.refs.parents` chain (citing `Article 5(1)(f)` for gold `Article 5(1)` is at least as
+  `kb.law.refs.parents` chain (citing `Article 5(1)(f)` for gold `Article 5(1)` is at least as
   precise). Citing the enclosing paragraph or article of a gold point does not count.
 - `gold` lists acceptable refs: one match is a hit. **hit@k** = share of in-scope questions
   with a hit in the top k positions, **MRR** = mean 1/rank of the first hit. For the

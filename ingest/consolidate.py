@@ -4,7 +4,7 @@ In: the amending act's Formex (its instructions "point (g) is replaced by the fo
 "the following Article is inserted:", "paragraph 5 is deleted;", ...) and the provisions of
 the amended act (``ingest.eurlex``); out: every version of every provision, with the dates
 each wording applies from and until.  Anything not understood is reported, never skipped.
-Application dates of the amended rules are left to ``kb.dates``.
+Application dates of the amended rules are left to ``kb.law.dates``.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from ingest.formex import (
     ordinal,
     read_formex,
 )
-from kb.catalog import in_force
 from kb.errors import BadAmendment, BadDocument
+from kb.index.catalog import in_force
 from kb.records import Document, Provision, Unit
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from kb.errors import BadDocument
+from kb.law.refs import qualify
 from kb.records import Document, Provision, Unit
-from kb.refs import qualify
 
 log = logging.getLogger(__name__)
 

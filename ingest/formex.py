@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from kb.errors import BadDocument
+from kb.law.refs import qualify
 from kb.records import Document, Provision, Unit
-from kb.refs import qualify
 from kb.text import normalise_space
 
 log = logging.getLogger(__name__)

@@ -51,8 +51,8 @@ import pypdf
 from pypdf.errors import PyPdfError
 
 from kb.errors import BadDocument
+from kb.law.refs import qualify
 from kb.records import Document, Provision, Unit
-from kb.refs import qualify
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from ingest.manifest import check_id, find, load_manifest, save_manifest
 from ingest.parsers import SUFFIXES, parse_document, source_files
 from ingest.pipeline import document_hashes
 from kb.errors import BadDocument, DuplicateId
+from kb.index.store import Store
 from kb.records import Document, Kind
-from kb.store import Store
 
 _FOLDERS = {
     Kind.REGULATION: "regulations",

@@ -20,11 +20,11 @@ from datetime import UTC, datetime
 from ingest.chunking import chunk_document
 from ingest.manifest import load_manifest
 from ingest.parsers import parse_document, source_files, source_hash
-from kb.catalog import Catalog, DocumentRecord, StoredChunk, stored, write_catalog
 from kb.config import Settings
-from kb.embeddings import embed_texts, load_embedder, max_tokens, token_counter
+from kb.index.catalog import Catalog, DocumentRecord, StoredChunk, stored, write_catalog
+from kb.index.embeddings import embed_texts, load_embedder, max_tokens, token_counter
+from kb.index.store import DOC_KEY, Store, to_node
 from kb.records import Document, Provision
-from kb.store import DOC_KEY, Store, to_node
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,9 @@
 """The public entry point: ``Assistant.open()`` then ``ask``, ``show``, ``define``, ``verify``.
 
-A question travels: :meth:`Assistant.ask` → validation → :class:`kb.retrieval.Retriever`
-(Chroma + BM25 over the law in force on the as-of date) → the answerer
-(:mod:`kb.answer`) → an :class:`kb.records.Answer` whose every sentence is verbatim text of
-the provision its ``[n]`` marker cites.
+A question travels: :meth:`Assistant.ask` → validation →
+:class:`kb.search.retrieval.Retriever` (Chroma + BM25 over the law in force on the as-of date)
+→ the answerer (:mod:`kb.answers.extractive`) → an :class:`kb.records.Answer` whose every
+sentence is verbatim text of the provision its ``[n]`` marker cites.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 
-from kb.answer import Answerer, ExtractiveAnswerer
+from kb.answers.extractive import Answerer, ExtractiveAnswerer
 from kb.config import Settings
 from kb.errors import BadQuestion
-from kb.library import Library, today
-from kb.obligations import obligation_json
+from kb.index.store import Store
+from kb.law.library import Library, today
+from kb.obligations.catalogue import obligation_json
 from kb.records import Answer, Citation, Provision
-from kb.retrieval import Hit, Retriever, expand
-from kb.store import Store
+from kb.search.retrieval import Hit, Retriever, expand
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class Assistant:
 
     @cached_property
     def retriever(self) -> Retriever:
-        from kb.embeddings import load_embedder
+        from kb.index.embeddings import load_embedder
 
         with self._lock:
             return Retriever(self.store, self.library, load_embedder(self.settings.embed_model),
@@ -167,7 +167,7 @@ class Assistant:
 
     def _obligations_for(self, question: str, as_of: str) -> list:
         """Catalogue obligations a question is about (curated CX wording → legal refs)."""
-        from kb.obligations import match_obligations
+        from kb.obligations.catalogue import match_obligations
 
         return match_obligations(question, self.obligations(as_of), limit=3)
 
@@ -189,7 +189,7 @@ class Assistant:
 
     def application_table(self, as_of: str | None = None) -> list:
         """When each provision applies, read from Articles 113 and 111 as in force on ``as_of``."""
-        from kb.dates import application_table
+        from kb.law.dates import application_table
 
         day = check_as_of(as_of or self.settings.as_of)
         with self._lock:
@@ -200,7 +200,7 @@ class Assistant:
 
     def obligations(self, as_of: str | None = None) -> list:
         """The obligations catalogue with application dates as of ``as_of``."""
-        from kb.obligations import dated, load_catalogue
+        from kb.obligations.catalogue import dated, load_catalogue
 
         day = check_as_of(as_of or self.settings.as_of)
         table = self.application_table(day)
@@ -211,8 +211,8 @@ class Assistant:
 
     def checklist(self, role: str, system: str, *, facts: dict | None = None,
                   free_text: str = "", as_of: str | None = None):
-        """The scenario finder: obligations of ``role`` for a CX ``system`` (kb.obligations)."""
-        from kb.obligations import scenario
+        """The scenario finder: obligations of ``role`` for a CX ``system``."""
+        from kb.obligations.catalogue import scenario
 
         day = check_as_of(as_of or self.settings.as_of)
         try:

@@ -165,7 +165,7 @@ def _choices(names) -> str:
 
 
 def _obligation_help() -> tuple[str, str]:
-    from kb.obligations import ROLES, SYSTEMS
+    from kb.obligations.catalogue import ROLES, SYSTEMS
 
     return _choices(ROLES), _choices(SYSTEMS)
 

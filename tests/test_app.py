@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ingest.maintain import status
-from kb.feedback import CSV_COLUMNS, FeedbackStore, to_csv
+from kb.answers.feedback import CSV_COLUMNS, FeedbackStore, to_csv
 from ui import get_assistant
 from ui.widgets import answer_body, escape_markdown, highlight, table_of_contents
 

@@ -1,11 +1,11 @@
-"""Tests for kb.dates: the application table read from Articles 113 and 111 as in force."""
+"""Tests for kb.law.dates: the application table read from Articles 113 and 111 as in force."""
 
 from __future__ import annotations
 
 import pytest
 
 from kb.config import ROOT
-from kb.dates import (
+from kb.law.dates import (
     ApplicationRule,
     application_table,
     applies_from,

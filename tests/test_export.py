@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from kb.export import answer_markdown, citation_line, escape_markdown, used_refs
+from kb.answers.export import answer_markdown, citation_line, escape_markdown, used_refs
 from kb.records import Answer, Citation, Unit
 
 NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)

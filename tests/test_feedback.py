@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from kb.feedback import (
+from kb.answers.feedback import (
     CSV_COLUMNS,
     FeedbackStore,
     eval_jsonl,

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from ingest.cli import cli
-from kb.catalog import Catalog
+from kb.index.catalog import Catalog
 
 FIXTURES = Path(__file__).parent / "fixtures" / "corpus"
 

@@ -2,7 +2,7 @@
 
 Fast tests use the real catalogue with placeholder dates (past or future) to test the status
 logic; tests marked ``corpus`` parse the AI Act, apply Regulation (EU) 2026/1744 and build
-the application table of kb.dates, and check every ref and date against that law.
+the application table of kb.law.dates, and check every ref and date against that law.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from ingest.consolidate import consolidate, entry_into_force, in_force_on, parse
 from ingest.eurlex import parse_eurlex
 from ingest.manifest import find, load_manifest
 from ingest.parsers import parse_document, source_files
-from kb.dates import application_table, chapter_resolver
-from kb.obligations import (
+from kb.law.dates import application_table, chapter_resolver
+from kb.obligations.catalogue import (
     CATALOGUE_PATH,
     ROLES,
     SCOPES,

@@ -7,8 +7,8 @@ import pytest
 from ingest.manifest import load_manifest, save_manifest
 from ingest.pipeline import sync
 from kb.assistant import Assistant
-from kb.catalog import Catalog
-from kb.store import DOC_KEY, Store
+from kb.index.catalog import Catalog
+from kb.index.store import DOC_KEY, Store
 
 GUIDELINE_MD = "guidelines-transparency-art50"
 

@@ -16,7 +16,7 @@ from conftest import copy_corpus, settings_for
 from ingest.pipeline import sync
 from kb.assistant import Assistant
 from kb.errors import KbError
-from kb.store import Store
+from kb.index.store import Store
 
 pytestmark = pytest.mark.server
 

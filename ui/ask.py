@@ -2,7 +2,7 @@
 citation, a Markdown export and a "challenge this answer" form.
 
 The answer, its citations and the session's history live in ``st.session_state``;
-feedback goes to ``kb.feedback`` (SQLite beside the index).
+feedback goes to ``kb.answers.feedback`` (SQLite beside the index).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from datetime import datetime
 import streamlit as st
 
 from kb import Answer, Assistant, BadQuestion, KbError
-from kb.export import answer_markdown, used_refs
-from kb.feedback import FeedbackStore, eval_record, feedback_for, split_refs
+from kb.answers.export import answer_markdown, used_refs
+from kb.answers.feedback import FeedbackStore, eval_record, feedback_for, split_refs
 from ui import as_of, get_assistant
 from ui.widgets import answer_body, citation_card, escape_markdown
 
@@ -122,7 +122,7 @@ def _show_answer(answer: Answer, assistant: Assistant) -> None:
 
 def _obligations(answer: Answer) -> None:
     """The catalogue's plain-language summaries of the obligations the question is about,
-    labelled as ours, each with its citation and date (kb/obligations.yaml)."""
+    labelled as ours, each with its citation and date (kb/obligations/obligations.yaml)."""
     if not answer.obligations:
         return
     with st.container(border=True):

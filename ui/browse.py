@@ -10,9 +10,9 @@ from __future__ import annotations
 import streamlit as st
 
 from kb import Assistant, KbError, Provision, Unit
-from kb.export import citation_line
-from kb.feedback import FeedbackStore
-from kb.library import Library
+from kb.answers.export import citation_line
+from kb.answers.feedback import FeedbackStore
+from kb.law.library import Library
 from ui import as_of, get_assistant
 from ui.widgets import (
     badge_markdown,

@@ -1,8 +1,8 @@
 """Obligations page: pick a role and a CX system, get the AI Act checklist as of a date,
 answer the open questions, see when each duty applies, download it.
 
-The checklist comes from ``kb.obligations.scenario``; dates from ``kb.dates`` (read from
-Article 113 of the text in force, so an amendment moves them).
+The checklist comes from ``kb.obligations.catalogue.scenario``; dates from ``kb.law.dates``
+(read from Article 113 of the text in force, so an amendment moves them).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from kb.errors import KbError
-from kb.obligations import ROLES, SYSTEMS, Checklist, load_catalogue
+from kb.obligations.catalogue import ROLES, SYSTEMS, Checklist, load_catalogue
 from ui import as_of, get_assistant
 from ui.widgets import browse_link, escape_markdown
 

@@ -18,7 +18,7 @@ from ingest.maintain import add_document, remove_document, status
 from ingest.parsers import SUFFIXES
 from ingest.pipeline import SyncReport, sync
 from kb import KbError, Kind, Settings
-from kb.feedback import FeedbackStore, eval_jsonl, to_csv
+from kb.answers.feedback import FeedbackStore, eval_jsonl, to_csv
 from ui import get_assistant
 from ui.widgets import escape_markdown
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from kb import Assistant, Citation, KbError, Provision, Unit
-from kb.export import citation_line, escape_markdown, kind_label, version_note
+from kb.answers.export import citation_line, escape_markdown, kind_label, version_note
 from kb.records import Answer, Document
 from ui import PAGES
 

@@ -13,10 +13,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from kb.catalog import Catalog, in_force
 from kb.errors import UnknownReference
+from kb.index.catalog import Catalog, in_force
+from kb.law.refs import RefMention, find_refs, parents, qualify
 from kb.records import Document, Kind, Provision, Unit
-from kb.refs import RefMention, find_refs, parents, qualify
 
 _GDPR_CONTEXT = re.compile(r"\bGDPR\b|2016/679|General Data Protection Regulation", re.I)
 

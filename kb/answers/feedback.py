@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kb.export import used_refs
+from kb.answers.export import used_refs
 from kb.records import Answer
 
 RATINGS = {1: "up", -1: "down", 0: ""}

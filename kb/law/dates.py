@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from kb.catalog import in_force
+from kb.index.catalog import in_force
 from kb.records import Provision, Unit
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from functools import cached_property
 
-from kb.catalog import Catalog, StoredChunk
 from kb.config import Settings
 from kb.errors import IndexMissing, KbError
+from kb.index.catalog import Catalog, StoredChunk
 
 log = logging.getLogger(__name__)
 

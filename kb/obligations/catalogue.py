@@ -1,9 +1,10 @@
 """The obligations catalogue, the CX scenario finder and question matching.
 
-In: ``kb/obligations.yaml`` (plain-language summaries with canonical refs, no dates) and the
-application table of :mod:`kb.dates`; out: dated :class:`Obligation` records, scenario
-:class:`Checklist` exports (Markdown, CSV) and the obligations a question is about.
-Dates are never written here: :func:`dated` takes them from ``kb.dates.applies_from``.
+In: ``kb/obligations/obligations.yaml`` (plain-language summaries with canonical refs, no
+dates) and the application table of :mod:`kb.law.dates`; out: dated :class:`Obligation`
+records, scenario :class:`Checklist` exports (Markdown, CSV) and the obligations a question
+is about.
+Dates are never written here: :func:`dated` takes them from ``kb.law.dates.applies_from``.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from typing import TypeVar
 
 import yaml
 
-from kb.dates import SCOPES, ApplicationRule, applies_from
 from kb.errors import KbError
-from kb.refs import find_refs
+from kb.law.dates import SCOPES, ApplicationRule, applies_from
+from kb.law.refs import find_refs
 from kb.text import words
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ _REF = re.compile(
 )
 _RECITAL = re.compile(r"^(?:Regulation \(EU\) \d{4}/\d+, )?Recital \d+$")
 _GUIDELINE = re.compile(r"^Guidelines C\(\d{4}\) \d+, para\. \d+$")
-# Dates belong to kb/dates.py; a date in the catalogue text would silently go stale.
+# Dates belong to kb/law/dates.py; a date in the catalogue text would silently go stale.
 _DATE = re.compile(
     r"\b\d{4}-\d{2}-\d{2}\b|\b(?:19|20)\d{2}\b|\b\d{1,2} (?:January|February|March|April|May|"
     r"June|July|August|September|October|November|December)\b"
@@ -88,7 +89,7 @@ class ObligationSpec:
     title: str
     summary: str  # our plain-language words, at most two sentences; never the legal text
     roles: tuple[str, ...]
-    applies_to: str  # a kb.dates scope
+    applies_to: str  # a kb.law.dates scope
     refs: tuple[str, ...]  # canonical refs; the first decides the application date
     recitals: tuple[str, ...] = ()
     guidelines: tuple[str, ...] = ()
@@ -109,7 +110,7 @@ class ObligationSpec:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Obligation(ObligationSpec):
-    """A catalogue entry with its application date from the table of kb.dates."""
+    """A catalogue entry with its application date from the table of kb.law.dates."""
 
     applies_from: str  # ISO date
     date_basis: str = ""  # the provision that sets the date, from the application rule
@@ -119,7 +120,7 @@ class Obligation(ObligationSpec):
 
 
 def load_catalogue(path: Path | str | None = None) -> list[ObligationSpec]:
-    """Read and validate the catalogue YAML (default ``kb/obligations.yaml``)."""
+    """Read and validate the catalogue YAML (default ``kb/obligations/obligations.yaml``)."""
     path = Path(path) if path is not None else CATALOGUE_PATH
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -246,7 +247,8 @@ def _facts(value: object, facts: Mapping[str, Fact], where: str) -> tuple[Fact, 
 def _check_no_date(where: str, text: str) -> None:
     found = _DATE.search(text)
     if found:
-        raise CatalogueError(f"{where}: date {found.group()!r} in text; dates come from kb.dates")
+        raise CatalogueError(
+            f"{where}: date {found.group()!r} in text; dates come from kb.law.dates")
 
 
 def sentence_count(text: str) -> int:
@@ -267,9 +269,9 @@ def dated(
     *,
     chapter_of: Callable[[str], str] | None = None,
 ) -> list[Obligation]:
-    """Fill each spec's ``applies_from`` from the application table of kb.dates.
+    """Fill each spec's ``applies_from`` from the application table of kb.law.dates.
 
-    The first ref and the spec's scope select the rule (``kb.dates.applies_from``); a
+    The first ref and the spec's scope select the rule (``kb.law.dates.applies_from``); a
     high-risk duty never applies before the classification of high-risk systems does.
     """
     out = []
@@ -365,7 +367,7 @@ def match_obligations(question: str, catalogue: Sequence[_O], *, limit: int = 5)
     """The obligations a plain-language question is about, best first.
 
     Precision over recall: an obligation matches only when the question cites one of its
-    AI Act refs (``kb.refs.find_refs``; an enclosing ref such as "Article 26" matches
+    AI Act refs (``kb.law.refs.find_refs``; an enclosing ref such as "Article 26" matches
     "Article 26(7)"; "Article 22 GDPR" matches nothing here), scoring 10 each, or
     contains one of its keyword phrases word for word (a trailing ``*`` is a prefix), scoring
     the phrase's word count.  Ties keep catalogue order.
@@ -396,7 +398,7 @@ class System:
 
     key: str
     label: str
-    scopes: tuple[str, ...]  # scopes of kb.dates it may fall under
+    scopes: tuple[str, ...]  # scopes of kb.law.dates it may fall under
     annex_iii: tuple[str, ...]  # Annex III points it may fall under
     obligations: tuple[str, ...]  # catalogue ids to check, filtered by role and facts
     given: tuple[tuple[str, bool], ...] = ()  # facts true or false by definition
@@ -801,8 +803,8 @@ def scenario(
     ``facts`` answer the catalogue's fact questions by key and override the system's own
     (e.g. ``{"high_risk": False}``).  An unanswered condition gives "depends on: <question>";
     an unanswered exception is assumed not to apply and is listed as an open question.
-    ``catalogue`` defaults to ``kb/obligations.yaml``, dated with ``table``; a catalogue of
-    :class:`Obligation` records is used as dated.
+    ``catalogue`` defaults to ``kb/obligations/obligations.yaml``, dated with ``table``; a
+    catalogue of :class:`Obligation` records is used as dated.
     """
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; valid: {', '.join(ROLES)}")
@@ -850,7 +852,7 @@ def _dated_catalogue(
     if all(isinstance(o, Obligation) for o in specs):
         return specs
     if table is None:
-        raise ValueError("table is required to date the catalogue (kb.dates.application_table)")
+        raise ValueError("table is required to date the catalogue (kb.law.dates.application_table)")
     return dated(specs, table, chapter_of=chapter_of)
 
 

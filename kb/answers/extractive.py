@@ -14,16 +14,16 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Protocol
 
+from kb.answers.scope import legal_cue, off_topic_reason
 from kb.records import Sentence
-from kb.retrieval import Hit, content_words
-from kb.scope import legal_cue, off_topic_reason
+from kb.search.retrieval import Hit, content_words
 from kb.text import sentence_spans, words
 
 # Abstention thresholds, calibrated on eval/questions.jsonl (see eval/report.md):
 # abstain when the best passage's cosine similarity is below MIN_DENSE, or below
 # WEAK_DENSE while fewer than MIN_COVERAGE of the question's content words occur in it.
-# A question with no legal cue at all (kb.scope) must clear NO_CUE_DENSE instead, and one
-# that asks about another jurisdiction or for advice/products abstains (kb.scope).
+# A question with no legal cue at all (kb.answers.scope) must clear NO_CUE_DENSE instead, and one
+# that asks about another jurisdiction or for advice/products abstains (kb.answers.scope).
 MIN_DENSE = 0.30
 WEAK_DENSE = 0.42
 MIN_COVERAGE = 0.34

@@ -20,13 +20,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from kb.catalog import StoredChunk, in_force
-from kb.embeddings import embed_queries
 from kb.errors import KbError
-from kb.library import Library
+from kb.index.catalog import StoredChunk, in_force
+from kb.index.embeddings import embed_queries
+from kb.index.store import Store, to_node
+from kb.law.library import Library
+from kb.law.refs import parents
 from kb.records import Provision, Unit
-from kb.refs import parents
-from kb.store import Store, to_node
 from kb.text import words
 
 log = logging.getLogger(__name__)
