@@ -122,6 +122,13 @@ class Assistant:
             self._answerer = ExtractiveAnswerer.for_texts(texts)
         return self._answerer
 
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        """Query embeddings of ``texts`` with the index's model (one forward pass)."""
+        from kb.index.embeddings import embed_queries
+
+        return embed_queries(self.retriever.embedder, texts,
+                             precision=self.settings.embed_precision)
+
     @property
     def corpus_version(self) -> str:
         return self.store.catalog.state("corpus_version")
