@@ -101,7 +101,8 @@ def consolidate_amendments(
     amending = sorted((d for d in documents if d.amends in parsed), key=lambda d: d.date)
     if not amending:
         return []
-    from ingest.consolidate import consolidate, entry_into_force, parse_instructions
+    from ingest.consolidate import consolidate
+    from ingest.instructions import entry_into_force, parse_instructions
 
     reports = []
     for doc in amending:

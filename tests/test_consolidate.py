@@ -1,4 +1,4 @@
-"""Tests for ingest.consolidate: reading amending instructions and applying them as versions."""
+"""Tests for ingest.consolidate: applying amending instructions as versions."""
 
 from __future__ import annotations
 
@@ -7,15 +7,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from amending_act import AMENDING, act_xml, item, qe, qs, quoted, sublist, write_act
 
-from ingest.consolidate import (
-    Operation,
-    consolidate,
-    entry_into_force,
-    in_force_on,
-    parse_instructions,
-    version_of,
-)
+from ingest.consolidate import consolidate, in_force_on, version_of
 from ingest.eurlex import parse_file
 from ingest.formex import (
     formex_text,
@@ -25,20 +19,15 @@ from ingest.formex import (
     parse_fragment,
     pi_attributes,
 )
+from ingest.instructions import entry_into_force, parse_instructions
 from ingest.manifest import load_manifest
 from kb.config import ROOT
-from kb.errors import BadAmendment
-from kb.records import Document, Kind, Provision, Unit
+from kb.records import Document, Provision, Unit
 
 CORPUS = ROOT / "corpus"
 EXTRACTS = CORPUS / "amendments" / "consolidated-extracts"
 IN_FORCE = "2030-03-04"
 BEFORE, AFTER = "2030-01-01", "2030-06-01"
-AMENDING = Document(
-    "amending", "Regulation (EU) 2030/1 amending Regulation (EU) 2024/1689",
-    Kind.AMENDING_REGULATION, "act.xml", "formex", url="https://example.eu/act",
-    cite_as="Regulation (EU) 2030/1", amends="act",
-)
 SOURCE = "Regulation (EU) 2030/1, Article 1"
 
 
@@ -116,96 +105,9 @@ def small_act() -> list[Provision]:
     return b.provisions
 
 
-def quoted(inner: str) -> str:
-    return f'<P><QUOT.S LEVEL="1">{inner}</QUOT.S>;</P>'
-
-
-def qs(n: int) -> str:
-    return f'<QUOT.START CODE="2018" ID="QS{n}" REF.END="QE{n}"/>'
-
-
-def qe(n: int) -> str:
-    return f'<QUOT.END CODE="2019" ID="QE{n}" REF.START="QS{n}"/>'
-
-
-def item(label: str, words: str, body: str = "") -> str:
-    return f"<ITEM><NP><NO.P>({label})</NO.P><TXT>{words}</TXT>{body}</NP></ITEM>"
-
-
-def sublist(*items: str) -> str:
-    return f'<P><LIST TYPE="alpha">{"".join(items)}</LIST></P>'
-
-
-ITEMS = [
-    item("1", "Article 5 is amended as follows:", sublist(
-        item("a", "in paragraph 1, the first subparagraph, the following point is inserted:",
-             quoted(f'<LIST TYPE="alpha"><ITEM><NP><NO.P>{qs(1)}(ba)</NO.P><TXT>new practice '
-                    '<QUOT.START CODE="201C" ID="QS11" REF.END="QE11"/>deep fakes<QUOT.END '
-                    f'CODE="201D" ID="QE11" REF.START="QS11"/>;{qe(1)}</TXT></NP></ITEM></LIST>')),
-        item("b", "the following paragraph is inserted:",
-             quoted(f'<PARAG IDENTIFIER="005.001A"><NO.PARAG>{qs(2)}1a.</NO.PARAG><ALINEA>For '
-                    f"the purposes of paragraph 1, point (ba), consent matters.{qe(2)}</ALINEA>"
-                    "</PARAG>")),
-        item("c", "the heading is replaced by the following:",
-             quoted(f"<STI.ART><P>{qs(3)}Prohibited practices{qe(3)}</P></STI.ART>")),
-    )),
-    item("2", "Article 10 is amended as follows:", sublist(
-        item("a", "paragraph 1 is replaced by the following:",
-             quoted(f'<PARAG IDENTIFIER="010.001"><NO.PARAG>{qs(4)}1.</NO.PARAG><ALINEA>Data '
-                    f"sets shall meet paragraphs 2 to 4 and Article 4a.{qe(4)}</ALINEA></PARAG>")),
-        item("b", "paragraph 5 is deleted;"),
-    )),
-    item("3", "in Article 11(1), the second subparagraph is replaced by the following:",
-         quoted(f"<ALINEA>{qs(5)}It shall contain the elements of Annex IV, simplified for "
-                f"SMEs.{qe(5)}</ALINEA>")),
-    item("4", "the following Article is inserted:",
-         quoted(f'<ARTICLE IDENTIFIER="004A"><TI.ART>{qs(6)}Article 4a</TI.ART><STI.ART><P>Bias '
-                'detection</P></STI.ART><PARAG IDENTIFIER="004A.001"><NO.PARAG>1.</NO.PARAG>'
-                '<ALINEA><P>Providers may process data where:</P><LIST TYPE="alpha">'
-                '<ITEM><NP><NO.P>(a)</NO.P><TXT>it is necessary;</TXT></NP></ITEM>'
-                '<ITEM><NP><NO.P>(b)</NO.P><TXT>it is safe.</TXT></NP></ITEM></LIST></ALINEA>'
-                '</PARAG><PARAG IDENTIFIER="004A.002"><NO.PARAG>2.</NO.PARAG><ALINEA>No '
-                f"obligation arises.{qe(6)}</ALINEA></PARAG></ARTICLE>")),
-    item("5", "in Article 113, the third paragraph is amended as follows:", sublist(
-        item("a", "point (b) is replaced by the following:",
-             quoted(f'<LIST TYPE="alpha"><ITEM><NP><NO.P>{qs(7)}(b)</NO.P><TXT>Chapter III '
-                    'shall apply from:</TXT><P><LIST TYPE="roman"><ITEM><NP><NO.P>(i)</NO.P>'
-                    "<TXT>2 December 2027 as regards Annex III; and</TXT></NP></ITEM><ITEM><NP>"
-                    "<NO.P>(ii)</NO.P><TXT>2 August 2028 as regards Annex I;"
-                    f"{qe(7)}</TXT></NP></ITEM></LIST></P></NP></ITEM></LIST>")),
-        item("b", "the following point is added:",
-             quoted(f'<LIST TYPE="alpha"><ITEM><NP><NO.P>{qs(8)}(c)</NO.P><TXT>Articles 102 to '
-                    f"110 shall apply from 27 July 2026.{qe(8)}</TXT></NP></ITEM></LIST>")),
-    )),
-    item("6", "in Annex VIII, section B, points 1 and 3 are deleted;"),
-    item("7", "in Article 99, paragraph 2 is replaced by the following:",
-         quoted(f'<PARAG IDENTIFIER="099.002"><NO.PARAG>{qs(9)}2.</NO.PARAG><ALINEA>Fines.'
-                f"{qe(9)}</ALINEA></PARAG>")),
-    item("8", "Article 7 is renumbered as Article 8;"),
-]
-
-
-def act_xml(items: list[str], *, days: str = "third") -> str:
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?><ACT><BIB.INSTANCE><DOCUMENT.REF '
-        'FILE="act.doc.xml"/></BIB.INSTANCE><ENACTING.TERMS><ARTICLE IDENTIFIER="001">'
-        "<TI.ART>Article 1</TI.ART><ALINEA><P>Regulation (EU) 2024/1689 is amended as follows:"
-        f'</P><LIST TYPE="ARAB">{"".join(items)}</LIST></ALINEA></ARTICLE>'
-        '<ARTICLE IDENTIFIER="002"><TI.ART>Article 2</TI.ART><ALINEA>This Regulation shall '
-        f"enter into force on the {days} day following that of its publication in the "
-        "<HT TYPE=\"ITALIC\">Official Journal of the European Union</HT>.</ALINEA></ARTICLE>"
-        "</ENACTING.TERMS></ACT>"
-    )
-
-
 @pytest.fixture
 def act(tmp_path) -> Path:
-    path = tmp_path / "act.xml"
-    path.write_text(act_xml(ITEMS), encoding="utf-8")
-    (tmp_path / "act.doc.xml").write_text(
-        '<DOC><PUBLICATION.REF FILE="act.toc.xml"><DATE ISO="20300301">20300301</DATE>'
-        "</PUBLICATION.REF></DOC>", encoding="utf-8")
-    return path
+    return write_act(tmp_path)
 
 
 @pytest.fixture
@@ -218,49 +120,6 @@ def text_on(provisions: list[Provision], ref: str, day: str) -> str:
     version = version_of(provisions, ref, day)
     assert version is not None, f"{ref} does not exist on {day}"
     return version.text
-
-
-# --- reading instructions ------------------------------------------------------------------
-
-
-def test_each_sub_point_is_its_own_instruction_with_targets_in_our_scheme(act):
-    read = {i.point: i for i in parse_instructions(act, AMENDING)}
-    assert list(read) == ["1(a)", "1(b)", "1(c)", "2(a)", "2(b)", "3", "4", "5(a)", "5(b)",
-                          "6", "7", "8"]
-    assert (read["1(a)"].operation, read["1(a)"].targets, read["1(a)"].container) == (
-        Operation.INSERT, ("Article 5(1)(ba)",), "Article 5(1)")
-    assert read["1(a)"].new[0].text == "new practice ‘deep fakes’;"
-    assert (read["2(b)"].operation, read["2(b)"].targets) == (Operation.DELETE,
-                                                               ("Article 10(5)",))
-    assert (read["3"].targets, read["3"].part) == (("Article 11(1)",), "subparagraph 2")
-    assert (read["1(c)"].part, read["1(c)"].new[0].title) == ("heading", "Prohibited practices")
-    assert [p.ref for p in read["4"].new] == [
-        "Article 4a", "Article 4a(1)", "Article 4a(1)(a)", "Article 4a(1)(b)", "Article 4a(2)"]
-    assert [p.ref for p in read["5(a)"].new] == [
-        "Article 113(b)", "Article 113(b)(i)", "Article 113(b)(ii)"]
-    assert read["6"].targets == ("Annex VIII, Section B, point 1",
-                                 "Annex VIII, Section B, point 3")
-    assert read["5(b)"].source == "Regulation (EU) 2030/1, Article 1, point (5)(b)"
-    assert read["5(b)"].url == "https://example.eu/act#art_1"
-
-
-def test_unreadable_instruction_is_kept_with_its_error(act):
-    [bad] = [i for i in parse_instructions(act, AMENDING) if i.point == "8"]
-    assert bad.operation is None
-    assert "unknown kind of instruction" in bad.error
-
-
-def test_act_that_amends_nothing_is_refused(tmp_path):
-    path = tmp_path / "other.xml"
-    path.write_text("<ACT><ENACTING.TERMS><ARTICLE><ALINEA>It applies.</ALINEA></ARTICLE>"
-                    "</ENACTING.TERMS></ACT>", encoding="utf-8")
-    with pytest.raises(BadAmendment, match="is amended as follows"):
-        parse_instructions(path, AMENDING)
-
-
-def test_entry_into_force_counts_days_from_the_journal_date(act):
-    assert entry_into_force(act) == "2030-03-04"
-
 
 # --- applying them ---------------------------------------------------------------------------
 
@@ -390,7 +249,6 @@ def test_change_of_words_inside_a_provision_is_reported_not_applied(act):
     assert text_on(result.provisions, "Article 5(1)", AFTER).startswith(
         "1. The following AI practices shall be prohibited:\n(a) first practice;")
 
-
 # --- the real AI Act and Regulation (EU) 2026/1744 ------------------------------------------
 
 
@@ -454,11 +312,6 @@ def test_consolidated_extract_matches_our_text(real, name, ref, action, element)
 def test_all_43_points_of_the_omnibus_are_applied(real):
     assert real.failed == []
     assert real.applied == [str(n) for n in range(1, 44)]
-
-
-@pytest.mark.corpus
-def test_omnibus_enters_into_force_on_27_july_2026(omnibus_path):
-    assert entry_into_force(omnibus_path) == "2026-07-27"
 
 
 @pytest.mark.corpus

@@ -216,8 +216,9 @@ def test_unknown_scope_and_missing_article_113_are_errors(small):
 
 @pytest.fixture(scope="module")
 def consolidated() -> list[Provision]:
-    from ingest.consolidate import consolidate, entry_into_force, parse_instructions
+    from ingest.consolidate import consolidate
     from ingest.eurlex import parse_file
+    from ingest.instructions import entry_into_force, parse_instructions
     from ingest.manifest import load_manifest
 
     documents = {d.id: d for d in load_manifest(CORPUS / "manifest.toml")}

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ingest.consolidate import consolidate, entry_into_force, in_force_on, parse_instructions
+from ingest.consolidate import consolidate, in_force_on
 from ingest.eurlex import parse_eurlex
+from ingest.instructions import entry_into_force, parse_instructions
 from ingest.manifest import find, load_manifest
 from ingest.parsers import parse_document, source_files
 from kb.law.dates import application_table, chapter_resolver
