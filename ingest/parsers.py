@@ -1,7 +1,7 @@
 """Read one manifest document from disk into provisions, with clear errors for bad files.
 
 Dispatches on the manifest ``parser`` field to the pure parsers (``eurlex``, ``formex``,
-``guidelines``); this module does the I/O and the checks every format shares.
+``guideline_pdf``, ``guideline_md``); this module does the I/O and the checks every format shares.
 """
 
 from __future__ import annotations
@@ -77,11 +77,11 @@ def parse_document(corpus_dir: Path, doc: Document) -> list[Provision]:
 
         provisions = parse_formex(path, doc)
     elif doc.parser == "guideline_pdf":
-        from ingest.guidelines import parse_guideline_pdf
+        from ingest.guideline_pdf import parse_guideline_pdf
 
         provisions = parse_guideline_pdf(data, doc)
     else:
-        from ingest.guidelines import parse_guideline_markdown
+        from ingest.guideline_md import parse_guideline_markdown
 
         try:
             text = data.decode("utf-8")
