@@ -32,6 +32,7 @@ from eval.metrics import (
 )
 from kb.assistant import Assistant, check_as_of
 from kb.errors import KbError
+from kb.progress import no_progress
 from kb.records import Answer
 
 log = logging.getLogger(__name__)
@@ -45,10 +46,6 @@ EVAL_AS_OF = "2026-11-27"
 CATEGORIES = ("cx", "compliance", "guidelines", "gdpr", "out_of_scope", "hard")
 
 Progress = Callable[[str, int, int], None]
-
-
-def _no_progress(stage: str, done: int, total: int) -> None:
-    pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +136,7 @@ def check_answer(assistant: Assistant, answer: Answer) -> Grounding:
 
 
 def ask_all(assistant: Assistant, questions: Sequence[Question], *, top_k: int, as_of: str,
-            progress: Progress = _no_progress) -> list[Outcome]:
+            progress: Progress = no_progress) -> list[Outcome]:
     """Ask every question.  An answer's citations are its retrieval list, so retrieval is
     run again only for abstentions (whose citations are empty)."""
     outcomes = []
@@ -196,7 +193,7 @@ def build_report(product: Sequence[Outcome], baseline: Sequence[Outcome] | None,
 
 def run(assistant: Assistant, questions: Sequence[Question], *, top_k: int = 10,
         as_of: str = EVAL_AS_OF, baseline: bool = False, thresholds: Thresholds | None = None,
-        questions_source: str = "", progress: Progress = _no_progress) -> dict:
+        questions_source: str = "", progress: Progress = no_progress) -> dict:
     """Evaluate the product (and, with ``baseline``, the naive llama-index pipeline)."""
     if not questions:
         raise KbError("no questions to evaluate; check the questions file")

@@ -24,6 +24,7 @@ from kb.config import Settings
 from kb.index.catalog import Catalog, DocumentRecord, StoredChunk, stored, write_catalog
 from kb.index.embeddings import embed_texts, load_embedder, max_tokens, token_counter
 from kb.index.store import DOC_KEY, Store, to_node
+from kb.progress import no_progress
 from kb.records import Document, Provision
 
 log = logging.getLogger(__name__)
@@ -70,10 +71,6 @@ class SyncReport:
     @property
     def changed(self) -> bool:
         return bool(self.added or self.replaced or self.removed)
-
-
-def _no_progress(stage: str, doc_id: str, done: int, total: int) -> None:
-    pass
 
 
 def document_hashes(settings: Settings, documents: list[Document]) -> dict[str, str]:
@@ -137,7 +134,7 @@ def sync(
     settings: Settings,
     *,
     rebuild: bool = False,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
     store: Store | None = None,
 ) -> SyncReport:
     """Make the index match the manifest.  Returns what changed."""
