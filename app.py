@@ -8,13 +8,16 @@ the pages live in ``ui/`` and the work is done by ``kb``.
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import date
 
 import streamlit as st
 
-from kb import IndexMissing, KbError, Settings
+from kb import Assistant, IndexMissing, KbError, Settings
 from ui import AS_OF_KEY, PAGES, get_assistant, init_session
 from ui.widgets import escape_markdown
+
+log = logging.getLogger(__name__)
 
 BUILD_COMMAND = "python -m ingest    # or: make run"
 
@@ -23,6 +26,22 @@ def _configure_logging() -> None:
     level = Settings.from_env().log_level
     logging.basicConfig(level=getattr(logging, level, logging.WARNING),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _warm(assistant: Assistant) -> None:
+    try:
+        assistant.warm_up()
+    except Exception:  # the first question will report it properly
+        log.exception("warm-up failed")
+
+
+@st.cache_resource(show_spinner=False)
+def warm_start(_assistant: Assistant) -> threading.Thread:
+    """Load the model and the index once per server process, in the background, so the
+    page is usable at once and the first question is as fast as the next ones."""
+    thread = threading.Thread(target=_warm, args=(_assistant,), name="warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def _sidebar(corpus_version: str, default_as_of: str, documents: int) -> None:
@@ -54,16 +73,18 @@ def main() -> None:
         st.title("EU AI Act Assistant")
         st.error(escape_markdown(str(error)))
         st.stop()
+    warm_start(assistant)
     _sidebar(assistant.corpus_version, assistant.default_as_of(), len(assistant.library.documents))
     pages = [
         st.Page(PAGES["ask"], title="Ask", icon=":material/forum:", default=True),
         st.Page(PAGES["browse"], title="Browse", icon=":material/menu_book:"),
+        st.Page(PAGES["obligations"], title="Obligations", icon=":material/checklist:"),
+        st.Page(PAGES["sources"], title="Sources", icon=":material/library_books:"),
     ]
-    pages.append(st.Page(PAGES["obligations"], title="Obligations", icon=":material/checklist:"))
-    pages.append(st.Page(PAGES["sources"], title="Sources", icon=":material/library_books:"))
-    st.navigation(pages).run()
-
-
+    try:
+        st.navigation(pages).run()
+    except KbError as error:  # the store went away mid-page: one line, the next run recovers
+        st.error(escape_markdown(str(error)))
 
 
 if __name__ == "__main__":

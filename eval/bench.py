@@ -26,7 +26,9 @@ import numpy as np
 
 from kb.assistant import Assistant
 from kb.config import Settings
-from kb.index.store import DOC_KEY, NO_END, Store
+from kb.index.catalog import CatalogContent
+from kb.index.store import Store
+from kb.records import StoredChunk
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ROOT / "eval" / "questions.jsonl"
@@ -87,21 +89,35 @@ def _warm_latency(assistant: Assistant, questions: list[str]) -> tuple[float, fl
     return _percentiles(times)
 
 
-def _add_synthetic(store: Store, count: int, dim: int = 384, batch: int = 5000) -> None:
-    """Add ``count`` random unit vectors of a fake document to the live collection."""
+def _add_synthetic(settings: Settings, count: int, dim: int = 384, batch: int = 5000) -> None:
+    """Commit a generation with the live vectors plus ``count`` random unit vectors of a
+    fake document (they are not in the catalog, so answers never cite them)."""
+    store = Store(settings)
+    live = store.snapshot()
+    content = CatalogContent.read(live.catalog)
     rng = np.random.default_rng(7)
-    collection = store.collection
-    for start in range(0, count, batch):
-        n = min(batch, count - start)
-        vectors = rng.normal(size=(n, dim)).astype(np.float32)
-        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        collection.add(
-            ids=[f"synthetic:{start + i}" for i in range(n)],
-            embeddings=vectors.tolist(),
-            documents=[f"synthetic chunk {start + i}" for i in range(n)],
-            metadatas=[{DOC_KEY: "synthetic", "ref": f"Synthetic {start + i}", "unit": "section",
-                        "part": 0, "valid_from": 0, "valid_until": NO_END} for i in range(n)],
-        )
+    with store.new_generation(source=live) as generation:
+        for doc_id in content.chunks:
+            generation.copy_from(doc_id)
+        for start in range(0, count, batch):
+            n = min(batch, count - start)
+            vectors = rng.normal(size=(n, dim)).astype(np.float32)
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            chunks = [StoredChunk(f"synthetic:{start + i}", "synthetic", f"Synthetic {start + i}",
+                                  0, None, None, f"synthetic chunk {start + i}", "", "")
+                      for i in range(n)]
+            generation.add(chunks, {}, vectors.tolist())
+        generation.commit(content)
+
+
+def _copy_index(source: Settings, target: Settings) -> None:
+    """Copy the live generation of one store into another (e.g. a Chroma server)."""
+    live = Store(source).snapshot()
+    with Store(target).new_generation(source=live) as generation:
+        content = CatalogContent.read(live.catalog)
+        for doc_id in content.chunks:
+            generation.copy_from(doc_id)
+        generation.commit(content)
 
 
 def _free_port() -> int:
@@ -128,7 +144,7 @@ def _start_server(path: Path, port: int) -> subprocess.Popen:
 def _scale(settings: Settings, questions: list[str], label: str, count: int) -> None:
     base = Assistant.open(settings)
     p50, p95 = _warm_latency(base, questions)
-    _add_synthetic(Store(settings), count)
+    _add_synthetic(settings, count)
     bigger = Assistant.open(settings)
     q50, q95 = _warm_latency(bigger, questions)
     click.echo(f"{label}: warm ask p50 {p50:.0f} ms / p95 {p95:.0f} ms; with {count:,} synthetic "
@@ -162,15 +178,7 @@ def ask(synthetic: int) -> None:
             remote = settings.with_(data_dir=Path(tmp) / "remote", chroma_host="127.0.0.1",
                                     chroma_port=port)
             remote.data_dir.mkdir()
-            shutil.copy(settings.catalog_path, remote.catalog_path)
-            source = Store(settings).collection
-            target = Store(remote).client.create_collection(
-                source.name, metadata={"hnsw:space": "cosine"})
-            got = source.get(include=["embeddings", "documents", "metadatas"])
-            for start in range(0, len(got["ids"]), 2000):
-                part = slice(start, start + 2000)
-                target.add(ids=got["ids"][part], embeddings=got["embeddings"][part],
-                           documents=got["documents"][part], metadatas=got["metadatas"][part])
+            _copy_index(settings, remote)
             _scale(remote, questions[:60], "chroma run server", synthetic)
         finally:
             server.terminate()

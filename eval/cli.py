@@ -7,7 +7,6 @@ Parses the options, calls :func:`eval.runner.run` once, writes the report files 
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from eval.runner import (
 )
 from kb.assistant import Assistant
 from kb.config import Settings
+from kb.console import ISO_DATE, configure_logging, verbose_option
 from kb.errors import KbError
 
 
@@ -55,7 +55,7 @@ class _Bar:
               help="JSON lines of questions with gold refs (see eval/QUESTIONS.md).")
 @click.option("--top-k", default=10, show_default=True, type=click.IntRange(1, 50),
               help="How many citations to ask for per question.")
-@click.option("--as-of", default=EVAL_AS_OF, show_default=True, metavar="YYYY-MM-DD",
+@click.option("--as-of", default=EVAL_AS_OF, show_default=True, type=ISO_DATE,
               help="Law in force on this date (the date the gold refs were written for).")
 @click.option("--baseline", is_flag=True,
               help="Also run the naive llama-index baseline and compare side by side.")
@@ -67,16 +67,18 @@ class _Bar:
               default=THRESHOLDS_PATH, show_default="eval/thresholds.toml",
               help="Gate thresholds and the issue's targets.")
 @click.option("--check", is_flag=True, help="Exit with status 1 when a metric breaks the gate.")
-@click.option("-v", "--verbose", count=True, help="-v for INFO logs, -vv for DEBUG.")
+@verbose_option
 def cli(questions_path: Path, top_k: int, as_of: str, baseline: bool, as_json: bool,
         out_dir: Path, thresholds_path: Path, check: bool, verbose: int) -> None:
     """Ask every evaluation question and report retrieval, grounding, abstention, latency.
 
     Example: python -m eval --baseline --out eval/
     """
-    settings = Settings.from_env()
-    level = ("WARNING", "INFO", "DEBUG")[min(verbose, 2)] if verbose else settings.log_level
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+    except KbError as error:
+        raise click.ClickException(str(error)) from None
+    configure_logging(verbose, settings.log_level)
     bar = _Bar(sys.stderr.isatty())
     try:
         questions = load_questions(questions_path)

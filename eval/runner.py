@@ -31,8 +31,8 @@ from eval.metrics import (
     unsupported_figures,
 )
 from kb.assistant import Assistant, check_as_of
+from kb.console import no_progress
 from kb.errors import KbError
-from kb.progress import no_progress
 from kb.records import Answer
 
 log = logging.getLogger(__name__)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
+from pathlib import Path
 
 import click
 
 from ingest import maintain
-from ingest.pipeline import SyncReport, sync
+from ingest.pipeline import SyncReport
 from kb.config import Settings
+from kb.console import ISO_DATE, configure_logging, verbose_option
 from kb.errors import KbError
 from kb.records import Kind
 
@@ -48,15 +49,22 @@ class _Bars:
             bar.close()
 
 
-def _run_sync(settings: Settings, rebuild: bool = False) -> SyncReport:
+def _run(ctx: click.Context, action, *args, **options):
+    """Call a maintain function with progress bars, the lock's waiting message and the
+    --no-wait choice; a KbError exits 1 with its one-line message."""
     bars = _Bars(sys.stderr.isatty())
     try:
-        return sync(settings, rebuild=rebuild, progress=bars)
+        return action(*args, wait=ctx.obj["wait"], progress=bars,
+                      say=lambda message: click.echo(message, err=True), **options)
+    except KbError as error:
+        raise click.ClickException(str(error)) from None
     finally:
         bars.close()
 
 
-def _say_report(report: SyncReport) -> None:
+def _say_report(report: SyncReport | None) -> None:
+    if report is None:
+        return
     if not report.changed:
         count = len(report.unchanged)
         click.echo(f"Index up to date ({count} documents) in {report.seconds:.1f}s.")
@@ -72,24 +80,27 @@ def _say_report(report: SyncReport) -> None:
 
 
 @click.group(invoke_without_command=True)
-@click.option("--rebuild", is_flag=True, help="Re-embed every document, changed or not.")
-@click.option("-v", "--verbose", count=True, help="-v for INFO logs, -vv for DEBUG.")
+@click.option("--rebuild", is_flag=True,
+              help="Re-embed every document; a damaged catalog or Chroma directory is moved "
+                   "aside first.")
+@click.option("--no-wait", is_flag=True,
+              help="Fail at once if another ingest is running, instead of waiting for it.")
+@verbose_option
 @click.pass_context
-def cli(ctx: click.Context, rebuild: bool, verbose: int) -> None:
+def cli(ctx: click.Context, rebuild: bool, no_wait: bool, verbose: int) -> None:
     """Sync the knowledge base index with corpus/manifest.toml.
 
     With no command: parse, chunk, embed and store every new or changed document, drop
     removed ones, and keep unchanged ones.  Example: python -m ingest
     """
-    settings = Settings.from_env()
-    level = ("WARNING", "INFO", "DEBUG")[min(verbose, 2)] if verbose else settings.log_level
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    ctx.obj = {"settings": settings}
+    try:
+        settings = Settings.from_env()
+    except KbError as error:
+        raise click.ClickException(str(error)) from None
+    configure_logging(verbose, settings.log_level)
+    ctx.obj = {"settings": settings, "wait": not no_wait}
     if ctx.invoked_subcommand is None:
-        try:
-            _say_report(_run_sync(settings, rebuild=rebuild))
-        except KbError as error:
-            raise click.ClickException(str(error)) from None
+        _say_report(_run(ctx, maintain.reindex, settings, rebuild=rebuild))
 
 
 @cli.command()
@@ -127,12 +138,29 @@ def status(ctx: click.Context, as_json: bool) -> None:
 
 
 @cli.command()
+@click.pass_context
+def doctor(ctx: click.Context) -> None:
+    """Check the manifest, files, hashes, catalog and collections; print what is wrong
+    and the one command that fixes each problem (exit 1 if anything is wrong).
+
+    Example: python -m ingest doctor
+    """
+    problems = maintain.diagnose(_settings(ctx))
+    if not problems:
+        click.echo("Everything is in order: manifest, files, catalog and collections agree.")
+        return
+    for problem, fix in problems:
+        click.echo(f"- {problem}\n  fix: {fix}")
+    raise click.exceptions.Exit(1)
+
+
+@cli.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--id", "doc_id", required=True, help="Stable document id, e.g. nl-ap-guidance.")
 @click.option("--title", required=True, help="Document title.")
 @click.option("--kind", required=True, type=click.Choice([k.value for k in Kind]),
               help="Kind of document.")
-@click.option("--date", default="", help="Adoption date, YYYY-MM-DD.")
+@click.option("--date", default="", type=ISO_DATE, help="Adoption date, YYYY-MM-DD.")
 @click.option("--url", default="", help="Official URL (deep links are built from it).")
 @click.option("--issuer", default="", help="Who issued it.")
 @click.option("--identifier", default="", help="Official identifier (CELEX, C(2025) number).")
@@ -143,17 +171,14 @@ def status(ctx: click.Context, as_json: bool) -> None:
 def add(ctx: click.Context, file: str, **fields) -> None:
     """Add a document: copy FILE into corpus/, list it in the manifest, index it.
 
-    Nothing changes if the file cannot be parsed.
+    Nothing changes if the file cannot be parsed or indexed.
 
     Example: python -m ingest add guidance.pdf --id nl-guidance --title "Dutch DPA
     guidance" --kind national_guidance
     """
-    try:
-        doc = maintain.add_document(_settings(ctx), file, **fields)
-        click.echo(f"Added {doc.id} as corpus/{doc.file}.")
-        _say_report(_run_sync(_settings(ctx)))
-    except KbError as error:
-        raise click.ClickException(str(error)) from None
+    doc, report = _run(ctx, maintain.add_document, _settings(ctx), file, **fields)
+    click.echo(f"Added {doc.id} as corpus/{doc.file}.")
+    _say_report(report)
 
 
 @cli.command()
@@ -164,12 +189,9 @@ def remove(ctx: click.Context, doc_id: str) -> None:
 
     Example: python -m ingest remove nl-guidance
     """
-    try:
-        maintain.remove_document(_settings(ctx), doc_id)
-        click.echo(f"Removed {doc_id}.")
-        _say_report(_run_sync(_settings(ctx)))
-    except KbError as error:
-        raise click.ClickException(str(error)) from None
+    _, report = _run(ctx, maintain.remove_document, _settings(ctx), doc_id)
+    click.echo(f"Removed {doc_id}.")
+    _say_report(report)
 
 
 @cli.command()
@@ -183,14 +205,11 @@ def impact(ctx: click.Context, doc_id: str | None, as_json: bool, questions: str
 
     Example: python -m ingest impact > impact.md
     """
-    from pathlib import Path
-
     from ingest.impact import DEFAULT_QUESTIONS
-    from ingest.impact import impact as review
 
     try:
-        result = review(_settings(ctx), doc_id=doc_id,
-                        questions=Path(questions) if questions else DEFAULT_QUESTIONS)
+        result = maintain.impact(_settings(ctx), doc_id=doc_id,
+                                 questions=Path(questions) if questions else DEFAULT_QUESTIONS)
     except KbError as error:
         raise click.ClickException(str(error)) from None
     click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.to_markdown())

@@ -114,9 +114,13 @@ def read_questions(path: Path = DEFAULT_QUESTIONS) -> list[str]:
     return [json.loads(line)["question"] for line in lines if line.strip()]
 
 
-def impact(settings, *, doc_id: str | None = None, questions: Path = DEFAULT_QUESTIONS,
+def impact(settings, *, doc_id: str | None = None, questions: Path | None = DEFAULT_QUESTIONS,
            assistant: Assistant | None = None) -> Impact:
-    """The impact review of the latest (or the named) amending act."""
+    """The impact review of the latest (or the named) amending act.
+
+    ``questions=None`` skips replaying questions (the slow part): the review then lists the
+    provisions and obligation dates that changed, and ``answers`` stays empty.
+    """
     assistant = assistant or Assistant.open(settings)
     act = latest_amending_act(assistant, doc_id)
     in_force, changed = changed_provisions(assistant, act.cite_as)
@@ -124,6 +128,7 @@ def impact(settings, *, doc_id: str | None = None, questions: Path = DEFAULT_QUE
     if not in_force:
         return result
     before = day_before(in_force)
-    result.answers = answer_changes(assistant, read_questions(questions), before, in_force)
+    if questions is not None:
+        result.answers = answer_changes(assistant, read_questions(questions), before, in_force)
     result.obligations = obligation_changes(assistant, before, in_force)
     return result

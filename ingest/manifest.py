@@ -1,22 +1,27 @@
 """Read and write ``corpus/manifest.toml``: one ``[[document]]`` table per source document.
 
 The manifest is the list of what the knowledge base should contain; ingest makes the
-index match it.  Writing keeps the file readable (one table per document, fixed key order).
+index match it.  Writing goes through ``tomlkit``, so maintainers' comments and hand
+formatting survive ``ingest add``/``remove``, and replaces the file atomically.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import tempfile
 import tomllib
 from dataclasses import fields
 from pathlib import Path
+
+import tomlkit
 
 from kb.errors import BadDocument, DuplicateId, UnknownDocument
 from kb.records import Document, Kind
 
 PARSERS = ("eurlex_html", "formex", "guideline_pdf", "guideline_md")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _HEADER = """\
 # The documents of the knowledge base, one [[document]] table each.
 # Fields: id (stable, used in chunk ids), title, kind (regulation, amending_regulation,
@@ -42,6 +47,21 @@ def check_id(doc_id: str) -> str:
     return doc_id
 
 
+def check_text(name: str, value: object) -> str:
+    """A manifest field's text; BadDocument for a control character (newline, tab, NUL…).
+
+    >>> check_text("title", "AI Act")
+    'AI Act'
+    """
+    if not isinstance(value, str):
+        raise BadDocument(f"manifest field {name} must be text, got {value!r}")
+    bad = _CONTROL.search(value)
+    if bad:
+        raise BadDocument(f"manifest field {name} contains a control character "
+                          f"(U+{ord(bad.group(0)):04X}) in {value!r}; remove it")
+    return value
+
+
 def document_from_dict(data: dict) -> Document:
     known = {f.name for f in fields(Document)}
     unknown = sorted(set(data) - known)
@@ -50,6 +70,8 @@ def document_from_dict(data: dict) -> Document:
     missing = [name for name in ("id", "title", "kind", "file", "parser") if not data.get(name)]
     if missing:
         raise BadDocument(f"manifest document {data.get('id')!r} lacks {', '.join(missing)}")
+    for name, value in data.items():
+        check_text(name, value)
     if data["parser"] not in PARSERS:
         raise BadDocument(f"unknown parser {data['parser']!r}; valid: {', '.join(PARSERS)}")
     try:
@@ -76,28 +98,54 @@ def load_manifest(path: Path) -> list[Document]:
     return documents
 
 
-def _toml_value(value) -> str:
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{text}"'
+def _table(doc: Document, table=None):
+    """The manifest table of ``doc``: the existing one updated in place (its comments
+    stay), or a new one in field order."""
+    new = table is None
+    table = tomlkit.table() if new else table
+    for field in fields(Document):
+        value = getattr(doc, field.name)
+        text = value.value if hasattr(value, "value") else str(value)
+        if table.get(field.name, "") != text or (new and field.name not in table):
+            table[field.name] = check_text(field.name, text)
+    return table
 
 
-def dump_manifest(documents: list[Document]) -> str:
-    """The manifest text for ``documents``."""
-    parts = [_HEADER]
+def dump_manifest(documents: list[Document], existing: str = "") -> str:
+    """The manifest text for ``documents``, keeping the comments of ``existing``.
+
+    Tables are edited in place, removed or appended, so untouched ones keep their exact
+    text; a document whose place in the list changed is moved to the end.
+    """
+    document = tomlkit.parse(existing if existing.strip() else _HEADER + "\n")
+    if "document" not in document:
+        document.append("document", tomlkit.aot())
+    tables = document["document"]
+    wanted = {doc.id: doc for doc in documents}
+    for index in reversed(range(len(tables))):
+        if str(tables[index].get("id")) not in wanted:
+            del tables[index]
+    kept = [str(table.get("id")) for table in tables]
+    for table in tables:
+        _table(wanted[str(table["id"])], table)
     for doc in documents:
-        lines = ["[[document]]"]
-        for field in fields(Document):
-            value = getattr(doc, field.name)
-            lines.append(f"{field.name} = {_toml_value(value)}")
-        parts.append("\n".join(lines) + "\n")
-    return "\n".join(parts)
+        if doc.id not in kept:
+            tables.append(_table(doc))
+    return tomlkit.dumps(document)
 
 
 def save_manifest(path: Path, documents: list[Document]) -> None:
-    """Write the manifest atomically (temporary file, then rename)."""
-    tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(dump_manifest(documents), encoding="utf-8")
-    os.replace(tmp, path)
+    """Write the manifest atomically: a unique temporary file, then a rename."""
+    existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    text = dump_manifest(documents, existing)
+    tomllib.loads(text)  # never write a manifest that cannot be read back
+    handle, name = tempfile.mkstemp(prefix=".manifest.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(name, path)
+    finally:
+        Path(name).unlink(missing_ok=True)
 
 
 def find(documents: list[Document], doc_id: str) -> Document:

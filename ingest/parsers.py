@@ -38,10 +38,15 @@ def source_files(corpus_dir: Path, doc: Document) -> list[Path]:
     return [path, *extra]
 
 
-def check_file(path: Path, doc: Document) -> bytes:
+def check_file(path: Path, doc: Document, *, max_bytes: int = 10 * 2**20) -> bytes:
     """The file's bytes, or BadDocument saying why they cannot be used."""
     if not path.is_file():
         raise BadDocument(f"{doc.id}: file not found: {path}")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise BadDocument(
+            f"{doc.id}: {path.name} is {size / 2**20:.1f} MB, over the limit of "
+            f"{max_bytes / 2**20:.0f} MB (KB_MAX_DOCUMENT_MB)")
     data = path.read_bytes()
     if not data.strip():
         raise BadDocument(f"{doc.id}: file is empty: {path}")
@@ -64,10 +69,15 @@ def source_hash(corpus_dir: Path, doc: Document) -> str:
     return digest.hexdigest()[:16]
 
 
-def parse_document(corpus_dir: Path, doc: Document) -> list[Provision]:
-    """Parse one document into provisions (original text; amendments are applied later)."""
+def parse_document(corpus_dir: Path, doc: Document, *, max_bytes: int = 10 * 2**20,
+                   max_provisions: int = 20_000) -> list[Provision]:
+    """Parse one document into provisions (original text; amendments are applied later).
+
+    A file over ``max_bytes`` is refused before it is read; one that yields more than
+    ``max_provisions`` provisions is refused before anything is indexed.
+    """
     path = source_path(corpus_dir, doc)
-    data = check_file(path, doc)
+    data = check_file(path, doc, max_bytes=max_bytes)
     if doc.parser == "eurlex_html":
         from ingest.eurlex import parse_eurlex
 
@@ -93,4 +103,8 @@ def parse_document(corpus_dir: Path, doc: Document) -> list[Provision]:
         provisions = parse_guideline_markdown(text, doc)
     if not provisions:
         raise BadDocument(f"{doc.id}: no provisions found in {path.name}")
+    if len(provisions) > max_provisions:
+        raise BadDocument(
+            f"{doc.id}: {path.name} has {len(provisions):,} paragraphs, over the limit of "
+            f"{max_provisions:,} (KB_MAX_PROVISIONS)")
     return provisions

@@ -18,14 +18,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ingest.chunking import chunk_document
+from ingest.lock import writer_lock
 from ingest.manifest import load_manifest
 from ingest.parsers import parse_document, source_files, source_hash
 from kb.config import Settings
-from kb.index.catalog import Catalog, DocumentRecord, StoredChunk, stored, write_catalog
+from kb.console import no_progress
+from kb.errors import KbError
+from kb.index.catalog import CatalogContent, DocumentRecord, stored
 from kb.index.embeddings import embed_texts, load_embedder, max_tokens, token_counter
-from kb.index.store import DOC_KEY, Store, to_node
-from kb.progress import no_progress
-from kb.records import Document, Provision
+from kb.index.store import Generation, Snapshot, Store
+from kb.records import Document, Provision, StoredChunk
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,7 @@ class AmendmentReport:
         }
 
 
-@dataclass
+@dataclass(frozen=True)
 class SyncReport:
     """What a sync did."""
 
@@ -125,9 +127,50 @@ def unit_counts(provisions: list[Provision]) -> dict[str, int]:
     return counts
 
 
-def next_generation(store: Store) -> str:
-    numbers = [int(name.rsplit("-g", 1)[1]) for name in store.generation_names()]
-    return f"{store.settings.collection}-g{max(numbers, default=0) + 1:04d}"
+@dataclass(frozen=True)
+class Plan:
+    """What a sync has to do, decided before anything is written."""
+
+    documents: list[Document]
+    hashes: dict[str, str]
+    live: Snapshot | None  # the generation to copy unchanged documents from
+    records: dict[str, DocumentRecord]  # the live catalog's documents, by id
+    added: list[str]
+    replaced: list[str]
+    unchanged: list[str]
+    removed: list[str]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.replaced or self.removed)
+
+
+def plan(settings: Settings, store: Store, *, rebuild: bool = False) -> Plan:
+    """Compare the manifest with the live index: which documents to embed, keep or drop."""
+    documents = load_manifest(settings.manifest_path)
+    hashes = document_hashes(settings, documents)
+    live = None if rebuild else store.live()
+    records = {r.document.id: r for r in live.catalog.documents()} if live else {}
+    added, replaced, unchanged = [], [], []
+    old_ids = set(records) | _catalog_ids(store)
+    for doc in documents:
+        if doc.id not in old_ids:
+            added.append(doc.id)
+        elif doc.id not in records or records[doc.id].source_hash != hashes[doc.id]:
+            replaced.append(doc.id)  # changed, or its vectors are lost (rebuild)
+        else:
+            unchanged.append(doc.id)
+    wanted = {d.id for d in documents}
+    removed = [doc_id for doc_id in sorted(old_ids) if doc_id not in wanted]
+    return Plan(documents, hashes, live, records, added, replaced, unchanged, removed)
+
+
+def _catalog_ids(store: Store) -> set[str]:
+    """Documents of the committed catalog, even when its vectors are unusable."""
+    try:
+        return {r.document.id for r in store.open_catalog().documents()}
+    except KbError:
+        return set()
 
 
 def sync(
@@ -137,146 +180,83 @@ def sync(
     progress: Progress = no_progress,
     store: Store | None = None,
 ) -> SyncReport:
-    """Make the index match the manifest.  Returns what changed."""
+    """Make the index match the manifest (holding the writer lock).  Returns what changed."""
     started = time.perf_counter()
     store = store or Store(settings)
-    documents = load_manifest(settings.manifest_path)
-    hashes = document_hashes(settings, documents)
-    old = store.catalog if store.exists() else None
-    old_records = {r.document.id: r for r in old.documents()} if old else {}
-    report = SyncReport()
-    for doc in documents:
-        previous = old_records.get(doc.id)
-        if previous is None:
-            report.added.append(doc.id)
-        elif rebuild or previous.source_hash != hashes[doc.id]:
-            report.replaced.append(doc.id)
-        else:
-            report.unchanged.append(doc.id)
-    manifest_ids = {d.id for d in documents}
-    report.removed = [doc_id for doc_id in old_records if doc_id not in manifest_ids]
-    if old and not report.changed and _collection_ok(store):
-        report.collection = store.collection_name
-        report.seconds = time.perf_counter() - started
-        log.info("index is up to date (%d documents)", len(documents))
-        return report
-    if old and not report.changed:
-        report.replaced, report.unchanged = report.unchanged, []  # vectors lost: rebuild
-    _build(settings, store, documents, hashes, old, old_records, report, progress)
-    report.seconds = time.perf_counter() - started
-    return report
+    with writer_lock(settings):
+        store.clean_stale()
+        todo = plan(settings, store, rebuild=rebuild)
+        if todo.live is not None and not todo.changed:
+            log.info("index is up to date (%d documents)", len(todo.documents))
+            return SyncReport(unchanged=todo.unchanged, collection=todo.live.collection,
+                              seconds=time.perf_counter() - started)
+        embedded, copied, collection = _build(settings, store, todo, progress)
+    return SyncReport(added=todo.added, replaced=todo.replaced, removed=todo.removed,
+                      unchanged=todo.unchanged, chunks_embedded=embedded, chunks_copied=copied,
+                      collection=collection, seconds=time.perf_counter() - started)
 
 
-def _collection_ok(store: Store) -> bool:
-    try:
-        return store.collection is not None
-    except Exception:
-        return False
-
-
-def _build(settings, store, documents, hashes, old, old_records, report, progress) -> None:
-    changed_ids = set(report.added + report.replaced)
+def _build(settings: Settings, store: Store, todo: Plan,
+           progress: Progress) -> tuple[int, int, str]:
+    """Fill and commit a new generation: (chunks embedded, chunks copied, its name)."""
+    changed = set(todo.added + todo.replaced)
     parsed: dict[str, list[Provision]] = {}
-    for i, doc in enumerate(documents):
-        progress("parse", doc.id, i, len(documents))
+    for i, doc in enumerate(todo.documents):
+        progress("parse", doc.id, i, len(todo.documents))
         # An amended act needs its amending acts parsed too (they are small).
-        if doc.id in changed_ids or (doc.amends and doc.amends in changed_ids):
-            parsed[doc.id] = parse_document(settings.corpus_dir, doc)
-    amendments = consolidate_amendments(settings, documents, parsed)
-    progress("parse", "", len(documents), len(documents))
+        if doc.id in changed or (doc.amends and doc.amends in changed):
+            parsed[doc.id] = parse_document(settings.corpus_dir, doc, **settings.parse_limits)
+    amendments = consolidate_amendments(settings, todo.documents, parsed)
+    progress("parse", "", len(todo.documents), len(todo.documents))
 
     embedder = load_embedder(settings.embed_model)
-    count = token_counter(embedder)
-    limit = max_tokens(embedder)
-    new_name = next_generation(store)
-    collection = store.client.create_collection(new_name, metadata={"hnsw:space": "cosine"})
-    try:
-        records, chunks, provisions = [], {}, {}
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        old_live = store.collection if old and _collection_ok(store) else None
-        for doc in documents:
-            if doc.id in changed_ids or old_live is None:
-                provisions[doc.id] = parsed.get(doc.id) or parse_document(settings.corpus_dir, doc)
-                doc_chunks = chunk_document(
-                    provisions[doc.id], doc, count_tokens=count, max_tokens=limit
-                )
+    count, limit = token_counter(embedder), max_tokens(embedder)
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    records, provisions, chunks = [], {}, {}
+    embedded = copied = 0
+    with store.new_generation(source=todo.live) as generation:
+        for doc in todo.documents:
+            if doc.id in changed:
+                provisions[doc.id] = parsed.get(doc.id) or parse_document(
+                    settings.corpus_dir, doc, **settings.parse_limits)
+                doc_chunks = chunk_document(provisions[doc.id], doc, count_tokens=count,
+                                            max_tokens=limit)
                 chunks[doc.id] = [stored(c) for c in doc_chunks]
                 units = {c.id: c.provision.unit.value for c in doc_chunks}
-                _embed_into(collection, embedder, chunks[doc.id], units, doc,
-                            progress, settings.embed_precision)
-                report.chunks_embedded += len(doc_chunks)
-                records.append(
-                    DocumentRecord(doc, hashes[doc.id], len(doc_chunks),
-                                   unit_counts(provisions[doc.id]), now)
-                )
+                _embed_into(generation, embedder, chunks[doc.id], units, doc.id, progress,
+                            settings.embed_precision)
+                embedded += len(doc_chunks)
+                records.append(DocumentRecord(doc, todo.hashes[doc.id], len(doc_chunks),
+                                              unit_counts(provisions[doc.id]), now))
             else:
+                old = todo.live.catalog
                 provisions[doc.id] = old.provisions(doc.id)
                 chunks[doc.id] = old.chunks(doc.id)
-                report.chunks_copied += _copy_vectors(old_live, collection, doc.id, progress)
-                records.append(
-                    DocumentRecord(doc, hashes[doc.id], len(chunks[doc.id]),
-                                   old_records[doc.id].unit_counts, old_records[doc.id].ingested_at)
-                )
+                copied += generation.copy_from(
+                    doc.id, progress=lambda n, d=doc.id: progress("copy", d, n, n))
+                previous = todo.records[doc.id]
+                records.append(DocumentRecord(doc, todo.hashes[doc.id], len(chunks[doc.id]),
+                                              previous.unit_counts, previous.ingested_at))
         progress("write", "", 0, 1)
+        old_amendments = todo.live.catalog.state("amendments", "[]") if todo.live else "[]"
         state = {
-            "collection": new_name,
-            "corpus_version": corpus_version(hashes),
+            "corpus_version": corpus_version(todo.hashes),
             "last_ingest": now,
             "embed_model": settings.embed_model,
-            "amendments": json.dumps(
-                [a.to_dict() for a in amendments] if amendments else _old_amendments(old)
-            ),
+            "amendments": json.dumps([a.to_dict() for a in amendments]) if amendments
+            else old_amendments,
         }
-        write_catalog(settings.catalog_path, documents=records, provisions=provisions,
-                      chunks=chunks, state=state)
-    except BaseException:
-        log.warning("ingest failed; the previous index is unchanged")
-        _drop(store, new_name)
-        raise
-    report.collection = new_name
+        generation.commit(CatalogContent(records, provisions, chunks, state))
     progress("write", "", 1, 1)
-    for name in store.generation_names():
-        if name != new_name:
-            _drop(store, name)
+    return embedded, copied, generation.name
 
 
-def _old_amendments(old: Catalog | None) -> list:
-    return json.loads(old.state("amendments", "[]")) if old else []
-
-
-def _embed_into(collection, embedder, chunks: list[StoredChunk], units, doc, progress,
-                precision: str) -> None:
-    from llama_index.vector_stores.chroma import ChromaVectorStore
-
-    vector_store = ChromaVectorStore(chroma_collection=collection)
+def _embed_into(generation: Generation, embedder, chunks: list[StoredChunk],
+                units: dict[str, str], doc_id: str, progress: Progress, precision: str) -> None:
     step = 256
     for start in range(0, len(chunks), step):
         batch = chunks[start : start + step]
-        progress("embed", doc.id, start, len(chunks))
+        progress("embed", doc_id, start, len(chunks))
         vectors = embed_texts(embedder, [c.embed_text for c in batch], precision=precision)
-        vector_store.add([to_node(c, units[c.id], v) for c, v in zip(batch, vectors, strict=True)])
-    progress("embed", doc.id, len(chunks), len(chunks))
-
-
-def _copy_vectors(source, target, doc_id: str, progress) -> int:
-    """Copy one document's vectors between collections (no re-embedding)."""
-    copied, offset, page = 0, 0, 1000
-    while True:
-        got = source.get(
-            where={DOC_KEY: doc_id}, include=["embeddings", "documents", "metadatas"],
-            limit=page, offset=offset,
-        )
-        if not got["ids"]:
-            return copied
-        target.add(ids=got["ids"], embeddings=got["embeddings"], documents=got["documents"],
-                   metadatas=got["metadatas"])
-        copied += len(got["ids"])
-        offset += page
-        progress("copy", doc_id, copied, copied)
-
-
-def _drop(store: Store, name: str) -> None:
-    try:
-        store.client.delete_collection(name)
-    except Exception as error:  # leftover generations are removed by the next sync
-        log.warning("could not delete collection %s: %s", name, error)
+        generation.add(batch, units, vectors)
+    progress("embed", doc_id, len(chunks), len(chunks))

@@ -14,16 +14,24 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import date
-from functools import cached_property
 
 from kb.answers.extractive import Answerer, ExtractiveAnswerer
 from kb.config import Settings
 from kb.errors import BadQuestion
-from kb.index.store import Store
+from kb.index.embeddings import embed_queries, load_embedder
+from kb.index.store import Snapshot, Store
+from kb.law.dates import ApplicationRule, application_table
 from kb.law.library import Library, today
-from kb.obligations.catalogue import obligation_json
-from kb.records import Answer, Citation, Provision
-from kb.search.retrieval import Hit, Retriever, expand
+from kb.obligations.catalogue import (
+    Obligation,
+    dated,
+    load_catalogue,
+    match_obligations,
+    obligation_json,
+    scenario,
+)
+from kb.records import Answer, Citation, Hit, Provision
+from kb.search.retrieval import Retriever, expand
 
 log = logging.getLogger(__name__)
 
@@ -82,56 +90,106 @@ def check_as_of(as_of: str | None) -> str:
         raise BadQuestion(f"as-of must be a date YYYY-MM-DD, got {as_of!r}") from None
 
 
-class Assistant:
-    """Questions in, grounded answers out.  Thread-safe for reading (shared by the app)."""
+class _View:
+    """Everything derived from one committed snapshot of the index: the provisions, the
+    retriever, the answerer and the date tables.  Replaced whole when ingest commits."""
 
-    def __init__(self, settings: Settings, store: Store, library: Library,
-                 answerer: Answerer | None = None):
+    def __init__(self, snapshot: Snapshot, settings: Settings):
+        self.snapshot = snapshot
+        self.settings = settings
+        self.library = Library.from_catalog(snapshot.catalog)
+        self._lock = threading.Lock()
+        self._retriever: Retriever | None = None
+        self._answerer: Answerer | None = None
+        self.tables: dict[str, list] = {}
+        self.catalogues: dict[str, list] = {}
+
+    @property
+    def retriever(self) -> Retriever:
+        with self._lock:
+            if self._retriever is None:
+                embedder = load_embedder(self.settings.embed_model)
+                self._retriever = Retriever(self.snapshot, self.library, embedder,
+                                            precision=self.settings.embed_precision)
+            return self._retriever
+
+    @property
+    def answerer(self) -> Answerer:
+        retriever = self.retriever
+        with self._lock:
+            if self._answerer is None:
+                texts = [c.text for c in retriever.chunks.values()]
+                self._answerer = ExtractiveAnswerer.for_texts(texts)
+            return self._answerer
+
+
+class Assistant:
+    """Questions in, grounded answers out.  Thread-safe; shared by the app's sessions.
+
+    It follows the index: before each call it checks (one ``stat``) whether ingest committed
+    a new generation, and if so answers from the new one, without a restart.
+    """
+
+    def __init__(self, settings: Settings, store: Store, *, answerer: Answerer | None = None):
         self.settings = settings
         self.store = store
-        self.library = library
         self._answerer = answerer
-        self._lock = threading.RLock()
-        self._tables: dict[str, list] = {}
-        self._catalogues: dict[str, list] = {}
+        self._lock = threading.Lock()
+        self._view = _View(store.snapshot(), settings)
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> Assistant:
         """Open the index described by ``settings`` (default: the environment).
 
-        The embedding model loads on the first question, so ``show`` and ``define`` are quick.
+        Fails at once (IndexMissing, StoreUnavailable) when there is no usable index.  The
+        embedding model loads on the first question, or in :meth:`warm_up`.
         """
         settings = settings or Settings.from_env()
-        store = Store(settings)
-        library = Library.from_catalog(store.catalog)
-        store.collection  # noqa: B018 - fail now, with the rebuild hint, if vectors are missing
-        return cls(settings, store, library)
+        return cls(settings, Store(settings))
 
-    @cached_property
+    def _current(self) -> _View:
+        """The view of the live generation: rebuilt when the catalog changed.
+
+        While one thread rebuilds it, others keep answering from the previous view (its
+        generation stays readable for ``KB_GENERATION_GRACE`` seconds).
+        """
+        view = self._view
+        if self.store.current_key() == view.snapshot.key:
+            return view
+        if not self._lock.acquire(blocking=False):
+            return view
+        try:
+            if self.store.current_key() != self._view.snapshot.key:
+                log.info("the index changed; opening the new generation")
+                self._view = _View(self.store.snapshot(), self.settings)
+            return self._view
+        finally:
+            self._lock.release()
+
+    def warm_up(self) -> None:
+        """Load the model, the retriever and today's BM25 index now, not on the first question."""
+        self.ask("Must our chatbot tell customers it is an AI?")
+
+    @property
+    def library(self) -> Library:
+        return self._current().library
+
+    @property
     def retriever(self) -> Retriever:
-        from kb.index.embeddings import load_embedder
-
-        with self._lock:
-            return Retriever(self.store, self.library, load_embedder(self.settings.embed_model),
-                             precision=self.settings.embed_precision)
+        return self._current().retriever
 
     @property
     def answerer(self) -> Answerer:
-        if self._answerer is None:
-            texts = [c.text for c in self.retriever.chunks.values()]
-            self._answerer = ExtractiveAnswerer.for_texts(texts)
-        return self._answerer
+        return self._answerer or self._current().answerer
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         """Query embeddings of ``texts`` with the index's model (one forward pass)."""
-        from kb.index.embeddings import embed_queries
-
         return embed_queries(self.retriever.embedder, texts,
                              precision=self.settings.embed_precision)
 
     @property
     def corpus_version(self) -> str:
-        return self.store.catalog.state("corpus_version")
+        return self._current().snapshot.catalog.state("corpus_version")
 
     def default_as_of(self) -> str:
         return check_as_of(self.settings.as_of or None)
@@ -142,14 +200,15 @@ class Assistant:
         """The ranked passages for ``question``, without composing an answer."""
         text, _ = clean_question(question)
         day = check_as_of(as_of or self.settings.as_of)
-        return self._retrieve(text, day, _check_top_k(top_k))[1]
+        return self._retrieve(self._current(), text, day, _check_top_k(top_k))[1]
 
-    def _retrieve(self, text: str, day: str, top_k: int) -> tuple[list, list[Hit]]:
+    def _retrieve(self, view: _View, text: str, day: str,
+                  top_k: int) -> tuple[list[Obligation], list[Hit]]:
         """(the catalogue obligations the question is about, the ranked passages); the
         obligations' refs join retrieval as hints."""
-        matched = self._obligations_for(text, day)
+        matched = match_obligations(text, self._obligations(view, day), limit=3)
         hints = [ref for o in matched for ref in o.refs[:2]]
-        return matched, self.retriever.retrieve(text, as_of=day, top_k=top_k, hint_refs=hints)
+        return matched, view.retriever.retrieve(text, as_of=day, top_k=top_k, hint_refs=hints)
 
     def ask(self, question: str, *, top_k: int = 5, as_of: str | None = None) -> Answer:
         """Answer ``question`` from the law in force on ``as_of`` (default today)."""
@@ -157,70 +216,61 @@ class Assistant:
         text, note = clean_question(question)
         top_k = _check_top_k(top_k)
         day = check_as_of(as_of or self.settings.as_of)
-        matched, hits = self._retrieve(text, day, top_k)
-        draft = self.answerer.draft(text, hits, expansion=expand(text, self.retriever.rules))
+        view = self._current()
+        matched, hits = self._retrieve(view, text, day, top_k)
+        answerer = self._answerer or view.answerer
+        draft = answerer.draft(text, hits, expansion=expand(text, view.retriever.rules))
         if draft.abstained:
             log.info("abstained on %r: %s", text, draft.reason)
-            answer = Answer(question=text, text=ABSTAIN_TEXT, abstained=True, as_of=day,
-                            message=note or draft.reason, related=self._citations(hits[:3]))
-        else:
-            answer = Answer(question=text, text=draft.text, abstained=False, as_of=day,
-                            citations=self._citations(hits), sentences=draft.sentences,
-                            message=note)
-        if not answer.abstained:
-            answer.obligations = [obligation_json(o) for o in matched]
-        answer.timing_ms = (time.perf_counter() - started) * 1000
-        return answer
+        return Answer(
+            question=text,
+            text=ABSTAIN_TEXT if draft.abstained else draft.text,
+            abstained=draft.abstained,
+            citations=[] if draft.abstained else self._citations(view, hits),
+            sentences=[] if draft.abstained else draft.sentences,
+            obligations=[] if draft.abstained else [obligation_json(o) for o in matched],
+            related=self._citations(view, hits[:3]) if draft.abstained else [],
+            message=note or (draft.reason if draft.abstained else ""),
+            timing_ms=(time.perf_counter() - started) * 1000,
+            as_of=day,
+        )
 
-    def _obligations_for(self, question: str, as_of: str) -> list:
-        """Catalogue obligations a question is about (curated CX wording → legal refs)."""
-        from kb.obligations.catalogue import match_obligations
-
-        return match_obligations(question, self.obligations(as_of), limit=3)
-
-    def _citations(self, hits: list[Hit]) -> list[Citation]:
-        return [self.citation(hit.provision, n=i + 1, score=hit.score)
+    def _citations(self, view: _View, hits: list[Hit]) -> list[Citation]:
+        return [citation(view.library, hit.provision, n=i + 1, score=hit.score)
                 for i, hit in enumerate(hits)]
 
     def citation(self, p: Provision, *, n: int = 1, score: float = 0.0) -> Citation:
-        doc = self.library.documents.get(p.doc_id)
-        return Citation(
-            n=n, ref=p.ref, doc_id=p.doc_id, unit=p.unit, text=p.text, url=p.url, score=score,
-            article=p.article, paragraph=p.paragraph, point=_point(p), annex=p.annex,
-            recital=p.recital, page=p.page, title=p.title,
-            doc_title=doc.title if doc else "", doc_kind=doc.kind.value if doc else "",
-            valid_from=p.valid_from, version_source=p.version_source,
-        )
+        """The citation record of a provision (its document's title and kind included)."""
+        return citation(self.library, p, n=n, score=score)
 
     # --- obligations and dates ------------------------------------------------------------------
 
-    def application_table(self, as_of: str | None = None) -> list:
+    def application_table(self, as_of: str | None = None) -> list[ApplicationRule]:
         """When each provision applies, read from Articles 113 and 111 as in force on ``as_of``."""
-        from kb.law.dates import application_table
+        return self._table(self._current(), check_as_of(as_of or self.settings.as_of))
 
-        day = check_as_of(as_of or self.settings.as_of)
-        with self._lock:
-            if day not in self._tables:
-                law = self.library.all_versions(self.library.main_act())
-                self._tables[day] = application_table(law, day)
-            return self._tables[day]
-
-    def obligations(self, as_of: str | None = None) -> list:
+    def obligations(self, as_of: str | None = None) -> list[Obligation]:
         """The obligations catalogue with application dates as of ``as_of``."""
-        from kb.obligations.catalogue import dated, load_catalogue
+        return self._obligations(self._current(), check_as_of(as_of or self.settings.as_of))
 
-        day = check_as_of(as_of or self.settings.as_of)
-        table = self.application_table(day)
-        with self._lock:
-            if day not in self._catalogues:
-                self._catalogues[day] = dated(load_catalogue(), table)
-            return self._catalogues[day]
+    @staticmethod
+    def _table(view: _View, day: str) -> list[ApplicationRule]:
+        with view._lock:
+            if day not in view.tables:
+                law = view.library.all_versions(view.library.main_act())
+                view.tables[day] = application_table(law, day)
+            return view.tables[day]
+
+    def _obligations(self, view: _View, day: str) -> list[Obligation]:
+        table = self._table(view, day)
+        with view._lock:
+            if day not in view.catalogues:
+                view.catalogues[day] = dated(load_catalogue(), table)
+            return view.catalogues[day]
 
     def checklist(self, role: str, system: str, *, facts: dict | None = None,
                   free_text: str = "", as_of: str | None = None):
         """The scenario finder: obligations of ``role`` for a CX ``system``."""
-        from kb.obligations.catalogue import scenario
-
         day = check_as_of(as_of or self.settings.as_of)
         try:
             return scenario(role, system, table=self.application_table(day), facts=facts,
@@ -272,6 +322,17 @@ def _check_top_k(top_k: int) -> int:
     if not isinstance(top_k, int) or top_k < 1:
         raise BadQuestion(f"top_k must be ≥ 1, got {top_k!r}")
     return min(top_k, MAX_TOP_K)
+
+
+def citation(library: Library, p: Provision, *, n: int = 1, score: float = 0.0) -> Citation:
+    doc = library.documents.get(p.doc_id)
+    return Citation(
+        n=n, ref=p.ref, doc_id=p.doc_id, unit=p.unit, text=p.text, url=p.url, score=score,
+        article=p.article, paragraph=p.paragraph, point=_point(p), annex=p.annex,
+        recital=p.recital, page=p.page, title=p.title,
+        doc_title=doc.title if doc else "", doc_kind=doc.kind.value if doc else "",
+        valid_from=p.valid_from, version_source=p.version_source,
+    )
 
 
 def _point(p: Provision) -> str | None:

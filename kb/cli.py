@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import sys
 import textwrap
 
@@ -12,6 +11,7 @@ import click
 
 from kb.assistant import Assistant
 from kb.config import Settings
+from kb.console import ISO_DATE, configure_logging, verbose_option
 from kb.errors import KbError
 from kb.records import Answer, Provision
 
@@ -22,7 +22,7 @@ def output_options(command):
     @click.option("--json", "as_json", is_flag=True, help="Print the documented JSON shape.")
     @click.option("--top-k", default=5, show_default=True, type=click.IntRange(1, 50),
                   help="How many ranked citations to return.")
-    @click.option("--as-of", default=None, metavar="YYYY-MM-DD",
+    @click.option("--as-of", default=None, type=ISO_DATE,
                   help="Answer with the law in force on this date (default: today).")
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -32,6 +32,7 @@ def output_options(command):
 
 
 def _open() -> Assistant:
+    """The assistant of the environment's settings (a bad setting is a KbError too)."""
     return Assistant.open(Settings.from_env())
 
 
@@ -40,12 +41,14 @@ def _fail(error: KbError):
 
 
 @click.group()
-@click.option("-v", "--verbose", count=True, help="-v for INFO logs, -vv for DEBUG.")
+@verbose_option
 def cli(verbose: int) -> None:
     """Ask the EU AI Act knowledge base; every answer sentence is quoted and cited."""
-    levels = ("WARNING", "INFO", "DEBUG")
-    level = levels[min(verbose, 2)] if verbose else Settings.from_env().log_level
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+    except KbError as error:
+        _fail(error)
+    configure_logging(verbose, settings.log_level)
 
 
 def format_answer(answer: Answer) -> str:
@@ -138,7 +141,7 @@ def _print_provision(find, as_json: bool) -> None:
 @cli.command()
 @click.argument("ref")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-@click.option("--as-of", default=None, metavar="YYYY-MM-DD", help="Wording in force on this date.")
+@click.option("--as-of", default=None, type=ISO_DATE, help="Wording in force on this date.")
 def show(ref: str, as_json: bool, as_of: str | None) -> None:
     """Print the verbatim provision REF with its title and link.
 
@@ -150,8 +153,7 @@ def show(ref: str, as_json: bool, as_of: str | None) -> None:
 @cli.command()
 @click.argument("term")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-@click.option("--as-of", default=None, metavar="YYYY-MM-DD",
-              help="Definition in force on this date.")
+@click.option("--as-of", default=None, type=ISO_DATE, help="Definition in force on this date.")
 def define(term: str, as_json: bool, as_of: str | None) -> None:
     """Print the Article 3 definition of TERM.
 
@@ -182,7 +184,7 @@ _ROLES_HELP, _SYSTEMS_HELP = _obligation_help()
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "csv"]), default="text",
               help="Output format (text, markdown or csv).")
 @click.option("--json", "as_json", is_flag=True, help="Print the checklist as JSON.")
-@click.option("--as-of", default=None, metavar="YYYY-MM-DD", help="Status on this date.")
+@click.option("--as-of", default=None, type=ISO_DATE, help="Status on this date.")
 def obligations(role: str, system: str, facts: tuple[str, ...], describe: str, fmt: str,
                 as_json: bool, as_of: str | None) -> None:
     """List what ROLE must do for a CX SYSTEM, with citations, dates and open questions.

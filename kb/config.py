@@ -7,8 +7,12 @@ test keeps in step).  Everything else receives a :class:`Settings`.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
+
+from kb.errors import BadSetting
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,12 +37,51 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "", "Token that unlocks maintainer actions in the app; empty disables them."
     ),
     "KB_LOG_LEVEL": ("WARNING", "Log level for the CLI and app (DEBUG, INFO, WARNING)."),
+    "KB_MAX_DOCUMENT_MB": ("10", "Largest source document ingest accepts, in megabytes."),
+    "KB_MAX_PROVISIONS": (
+        "20000", "Most paragraphs (provisions) one document may have."
+    ),
+    "KB_GENERATION_GRACE": (
+        "600",
+        "Seconds a replaced index generation stays readable for questions in flight.",
+    ),
 }
 
 
 def _get(name: str) -> str:
     """The variable's value; unset or empty means its default."""
     return os.environ.get(name, "").strip() or VARIABLES[name][0]
+
+
+def _number(name: str, low: int, high: int) -> int:
+    value = _get(name)
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise BadSetting(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+    return int(value)
+
+
+def _choice(name: str, choices: tuple[str, ...]) -> str:
+    value = _get(name)
+    if value.lower() not in (c.lower() for c in choices):
+        raise BadSetting(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return next(c for c in choices if c.lower() == value.lower())
+
+
+def _date(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if value:
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            raise BadSetting(f"{name} must be a date YYYY-MM-DD, got {value!r}") from None
+    return value
+
+
+def _collection_prefix(value: str) -> str:
+    if not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9._-]{1,40}", value):
+        raise BadSetting(
+            f"KB_COLLECTION must be 2-41 letters, digits, '.', '_' or '-', got {value!r}")
+    return value
 
 
 def _resolve(value: str) -> Path:
@@ -60,28 +103,32 @@ class Settings:
     as_of: str = ""
     admin_token: str = ""
     log_level: str = "WARNING"
+    max_document_mb: int = 10
+    max_provisions: int = 20_000
+    generation_grace: int = 600
+
+    @property
+    def parse_limits(self) -> dict[str, int]:
+        """The keyword limits of ``ingest.parsers.parse_document``."""
+        return {"max_bytes": self.max_document_mb * 2**20, "max_provisions": self.max_provisions}
 
     @classmethod
     def from_env(cls) -> Settings:
-        port = _get("CHROMA_PORT")
-        if not port.isdigit():
-            raise ValueError(f"CHROMA_PORT must be a port number, got {port!r}")
-        precision = _get("KB_EMBED_PRECISION").lower()
-        if precision not in ("auto", "float32", "bfloat16"):
-            raise ValueError(
-                f"KB_EMBED_PRECISION must be auto, float32 or bfloat16, got {precision!r}"
-            )
+        """The settings of the environment; BadSetting names a variable with a bad value."""
         return cls(
             corpus_dir=_resolve(_get("KB_CORPUS_DIR")),
             data_dir=_resolve(_get("KB_DATA_DIR")),
             embed_model=_get("KB_EMBED_MODEL"),
-            embed_precision=precision,
-            collection=_get("KB_COLLECTION"),
+            embed_precision=_choice("KB_EMBED_PRECISION", ("auto", "float32", "bfloat16")),
+            collection=_collection_prefix(_get("KB_COLLECTION")),
             chroma_host=_get("CHROMA_HOST"),
-            chroma_port=int(port),
-            as_of=_get("KB_AS_OF"),
+            chroma_port=_number("CHROMA_PORT", 1, 65535),
+            as_of=_date("KB_AS_OF"),
             admin_token=_get("KB_ADMIN_TOKEN"),
-            log_level=_get("KB_LOG_LEVEL").upper(),
+            log_level=_choice("KB_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR")),
+            max_document_mb=_number("KB_MAX_DOCUMENT_MB", 1, 1000),
+            max_provisions=_number("KB_MAX_PROVISIONS", 1, 10**6),
+            generation_grace=_number("KB_GENERATION_GRACE", 0, 10**7),
         )
 
     def with_(self, **changes) -> Settings:

@@ -15,6 +15,14 @@ class IndexMissing(KbError):
     """No index has been built yet."""
 
 
+class StoreUnavailable(KbError):
+    """The vector store cannot be reached or read (a Chroma server down, a broken directory)."""
+
+
+class BadSetting(KbError):
+    """An environment variable has a value that cannot be used; the message names it."""
+
+
 class UnknownReference(KbError):
     """A citation ref that names no provision in the knowledge base."""
 

@@ -161,6 +161,33 @@ class Chunk:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredChunk:
+    """A chunk as the catalog keeps it (without its vector)."""
+
+    id: str
+    doc_id: str
+    ref: str
+    part: int
+    valid_from: str | None
+    valid_until: str | None
+    text: str
+    embed_text: str
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One retrieved passage with its scores (rounded; see kb.index.store.ranked)."""
+
+    chunk: StoredChunk
+    provision: Provision
+    score: float  # fused score, the rank order
+    dense: float  # cosine similarity to the question (0 when not among the dense candidates)
+    lexical: float  # BM25 score of the expanded question (0 when not a BM25 candidate)
+    direct: bool = False  # named in the question
+
+
+@dataclass(frozen=True, slots=True)
 class Citation:
     """A provision cited by an answer, in rank order."""
 
@@ -212,9 +239,11 @@ class Sentence:
     n: int  # citation marker
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Answer:
-    """An answer: text with [n] markers, the sentences it is made of, its citations."""
+    """An answer: text with [n] markers, the sentences it is made of, its citations.
+
+    Built once by :meth:`kb.Assistant.ask`; never changed afterwards."""
 
     question: str
     text: str

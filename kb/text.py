@@ -1,4 +1,4 @@
-"""Text helpers shared by ingest and answers: whitespace, sentences, words.
+"""Text helpers shared by ingest, search and answers: whitespace, sentences, words.
 
 Sentence spans are half-open ``[start, end)`` offsets into the original string, so a
 sentence is always a verbatim slice of the official text.
@@ -39,6 +39,25 @@ def words(text: str) -> list[str]:
     folded = unicodedata.normalize("NFKD", text.lower())
     folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
     return _WORD.findall(folded.replace("’", "'"))
+
+
+# Words too common in questions to tell passages apart.
+STOP_WORDS = frozenset(
+    "a an the of to in on for and or is are be do does did must should shall we our us i my "
+    "you your it its it's they them their this that these those with as at by from what which "
+    "who whom when how can may about any if there have has need needs under into than then "
+    "so such also not no yes all get got would could will was were been being tell say says"
+    .split()
+)
+
+
+def content_words(text: str) -> list[str]:
+    """The words of ``text`` that carry meaning: no stop words, no single letters.
+
+    >>> content_words("What must the deployer of an AI system do?")
+    ['deployer', 'ai', 'system']
+    """
+    return [w for w in words(text) if w not in STOP_WORDS and len(w) > 1]
 
 
 def _ends_with_abbreviation(text: str, end: int) -> bool:

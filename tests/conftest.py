@@ -26,8 +26,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def settings_for(corpus_dir: Path, data_dir: Path, **changes) -> Settings:
-    """Settings for a test corpus/index, ignoring the caller's KB_* environment."""
-    options = {"chroma_host": "", "collection": "kb", "as_of": "", **changes}
+    """Settings for a test corpus/index, ignoring the caller's KB_* environment.
+
+    Replaced generations are dropped at once (no grace period) unless a test asks for one.
+    """
+    options = {"chroma_host": "", "collection": "kb", "as_of": "", "generation_grace": 0,
+               **changes}
     return Settings.from_env().with_(corpus_dir=corpus_dir, data_dir=data_dir, **options)
 
 
@@ -40,7 +44,8 @@ def index_in_subprocess(settings: Settings) -> None:
     """Build an index with ``python -m ingest`` in a child process, so that every Chroma
     file is flushed and closed when it exits and the directory can be copied safely."""
     env = {**os.environ, "KB_CORPUS_DIR": str(settings.corpus_dir),
-           "KB_DATA_DIR": str(settings.data_dir), "CHROMA_HOST": "", "KB_COLLECTION": "kb"}
+           "KB_DATA_DIR": str(settings.data_dir), "CHROMA_HOST": "", "KB_COLLECTION": "kb",
+           "KB_GENERATION_GRACE": str(settings.generation_grace)}
     subprocess.run([sys.executable, "-m", "ingest"], cwd=ROOT, env=env, check=True,
                    capture_output=True)
 

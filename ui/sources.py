@@ -1,8 +1,8 @@
 """Sources page: what the knowledge base contains, and maintainers' actions behind the admin
 token: add a document, re-index, remove one, review feedback.
 
-Status comes from ``ingest.maintain.status``; changes go through ``ingest.maintain`` and
-``ingest.pipeline.sync``, after which the shared assistant is reopened.
+Everything goes through ``ingest.maintain`` (status, impact, add, remove, re-index), which
+holds the writer lock; the shared assistant follows the new index by itself.
 """
 
 from __future__ import annotations
@@ -14,15 +14,14 @@ from pathlib import Path
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
-from ingest.maintain import add_document, remove_document, status
-from ingest.parsers import SUFFIXES
-from ingest.pipeline import SyncReport, sync
+from ingest import maintain
 from kb import KbError, Kind, Settings
 from kb.answers.feedback import FeedbackStore, eval_jsonl, to_csv
 from ui import get_assistant
 from ui.widgets import escape_markdown
 
-SUFFIX_TYPES = sorted({s.lstrip(".") for suffixes in SUFFIXES.values() for s in suffixes})
+SUFFIX_TYPES = sorted({s.lstrip(".") for suffixes in maintain.SUFFIXES.values()
+                       for s in suffixes})
 
 
 def configured_token(settings: Settings) -> str:
@@ -35,7 +34,7 @@ def configured_token(settings: Settings) -> str:
         return ""
 
 
-def _report_text(report: SyncReport) -> str:
+def _report_text(report: maintain.SyncReport) -> str:
     parts = [f"{name}: {', '.join(ids)}" for name, ids in
              (("added", report.added), ("replaced", report.replaced), ("removed", report.removed))
              if ids]
@@ -46,15 +45,14 @@ def _report_text(report: SyncReport) -> str:
 
 
 def _done(message: str) -> None:
-    """Reopen the assistant on the new index and show ``message`` after the rerun."""
-    get_assistant.clear()
+    """Show ``message`` after the rerun (the assistant follows the new index by itself)."""
     st.session_state["admin_result"] = message
     st.rerun()
 
 
 def _overview(settings: Settings) -> None:
     try:
-        info = status(settings)
+        info = maintain.status(settings)
     except KbError as error:
         st.error(escape_markdown(str(error)))
         return
@@ -126,25 +124,26 @@ def _add(settings: Settings, documents: list[str]) -> None:
         path = Path(tmp) / Path(upload.name).name
         path.write_bytes(upload.getvalue())
         try:
-            doc = add_document(settings, path, doc_id=doc_id.strip(), title=title.strip(),
-                               kind=kind, date=date.strip(), url=url.strip(),
-                               issuer=issuer.strip(), identifier=identifier.strip(),
-                               cite_as=cite_as.strip(), amends=amends, note=note.strip())
+            with st.spinner("Indexing… (new passages are embedded; this can take a minute)"):
+                doc, report = maintain.add_document(
+                    settings, path, doc_id=doc_id.strip(), title=title.strip(), kind=kind,
+                    date=date.strip(), url=url.strip(), issuer=issuer.strip(),
+                    identifier=identifier.strip(), cite_as=cite_as.strip(), amends=amends,
+                    note=note.strip(), wait=False)
         except KbError as error:
             st.error(escape_markdown(f"Not added: {error}"))
             return
-    _index(settings, f"Added {doc.id}.")
+    _done(f"Added {doc.id}. {_report_text(report)}")
 
 
-def _index(settings: Settings, done: str, *, rebuild: bool = False) -> None:
+def _reindex(settings: Settings, *, rebuild: bool) -> None:
     try:
         with st.spinner("Indexing… (new passages are embedded; this can take a minute)"):
-            report = sync(settings, rebuild=rebuild)
+            report = maintain.reindex(settings, rebuild=rebuild, wait=False)
     except KbError as error:
-        st.error(escape_markdown(f"{done} Indexing failed: {error}. Fix it and re-index."))
-        get_assistant.clear()
+        st.error(escape_markdown(f"Indexing failed: {error}"))
         return
-    _done(f"{done} {_report_text(report)}")
+    _done(f"Re-indexed. {_report_text(report)}")
 
 
 def _remove(settings: Settings, documents: list[str]) -> None:
@@ -160,11 +159,12 @@ def _remove(settings: Settings, documents: list[str]) -> None:
         st.error("Choose a document and tick the confirmation.")
         return
     try:
-        remove_document(settings, doc_id)
+        with st.spinner("Removing and re-indexing…"):
+            _, report = maintain.remove_document(settings, doc_id, wait=False)
     except KbError as error:
         st.error(escape_markdown(f"Not removed: {error}"))
         return
-    _index(settings, f"Removed {doc_id}.")
+    _done(f"Removed {doc_id}. {_report_text(report)}")
 
 
 def _feedback(settings: Settings) -> None:
@@ -206,7 +206,7 @@ def _maintainers(settings: Settings) -> None:
     result = st.session_state.pop("admin_result", "")
     if result:
         st.success(escape_markdown(result))
-    documents = [d["id"] for d in status(settings)["documents"]]
+    documents = [d["id"] for d in maintain.status(settings)["documents"]]
     add, reindex, remove, feedback = st.tabs(
         ["Add a document", "Re-index", "Remove a document", "Feedback"])
     with add:
@@ -216,7 +216,7 @@ def _maintainers(settings: Settings) -> None:
                    "keep their vectors.")
         rebuild = st.checkbox("Rebuild everything (re-embed all passages)")
         if st.button("Re-index now"):
-            _index(settings, "Re-indexed.", rebuild=rebuild)
+            _reindex(settings, rebuild=rebuild)
     with remove:
         _remove(settings, documents)
     with feedback:
@@ -225,41 +225,34 @@ def _maintainers(settings: Settings) -> None:
 
 def _impact(assistant) -> None:
     """What the latest amending act changed, for review before publishing."""
-    from ingest.impact import (
-        answer_changes,
-        changed_provisions,
-        day_before,
-        latest_amending_act,
-        obligation_changes,
-        read_questions,
-    )
-
+    replay = st.session_state.get("impact_replay", False)
     try:
-        act = latest_amending_act(assistant)
+        review = maintain.impact(assistant.settings, assistant=assistant,
+                                 questions=maintain.DEFAULT_QUESTIONS if replay else None)
     except KbError:
         return
     st.subheader("Amendment impact", anchor=False)
-    in_force, changed = changed_provisions(assistant, act.cite_as)
-    if not in_force:
-        st.caption(escape_markdown(f"{act.title}: no provision changed."))
+    if not review.in_force:
+        st.caption(escape_markdown(f"{review.title}: no provision changed."))
         return
-    before = day_before(in_force)
-    st.markdown(escape_markdown(f"{act.title}, in force from {in_force}: "
-                                f"{len(changed)} provisions changed."))
-    with st.expander(f"Provisions changed ({len(changed)})"):
+    st.markdown(escape_markdown(f"{review.title}, in force from {review.in_force}: "
+                                f"{len(review.changed)} provisions changed."))
+    with st.expander(f"Provisions changed ({len(review.changed)})"):
         st.dataframe([{"Provision": c["ref"], "Change": c["change"], "Source": c["source"]}
-                      for c in changed], hide_index=True, width="stretch")
-    dates = obligation_changes(assistant, before, in_force)
-    with st.expander(f"Obligations whose dates change ({len(dates)})"):
+                      for c in review.changed], hide_index=True, width="stretch")
+    with st.expander(f"Obligations whose dates change ({len(review.obligations)})"):
         st.dataframe([{"Obligation": o["title"], "Before": o["before"], "After": o["after"]}
-                      for o in dates], hide_index=True, width="stretch")
-    if st.button("Replay the evaluation questions on both dates"):
-        with st.spinner("Asking every evaluation question twice…"):
-            answers = answer_changes(assistant, read_questions(), before, in_force)
-        st.markdown(escape_markdown(f"{len(answers)} answers change their citations or text."))
-        st.dataframe([{"Question": a["question"], "Before": ", ".join(a["before"]),
-                       "After": ", ".join(a["after"])} for a in answers],
-                     hide_index=True, width="stretch")
+                      for o in review.obligations], hide_index=True, width="stretch")
+    if not replay:
+        if st.button("Replay the evaluation questions on both dates"):
+            st.session_state["impact_replay"] = True
+            st.rerun()
+        return
+    st.markdown(escape_markdown(f"{len(review.answers)} answers change their citations or "
+                                "text."))
+    st.dataframe([{"Question": a["question"], "Before": ", ".join(a["before"]),
+                   "After": ", ".join(a["after"])} for a in review.answers],
+                 hide_index=True, width="stretch")
 
 
 def render() -> None:

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from kb.answers.scope import legal_cue, off_topic_reason
-from kb.records import Sentence
-from kb.search.retrieval import Hit, content_words
-from kb.text import sentence_spans, words
+from kb.records import Hit, Sentence
+from kb.text import content_words, sentence_spans, words
 
 # Abstention thresholds, calibrated on eval/questions.jsonl (see eval/report.md):
 # abstain when the best passage's cosine similarity is below MIN_DENSE, or below

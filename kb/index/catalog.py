@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import tempfile
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from kb.records import Chunk, Document, Kind, Provision
+from kb.records import Chunk, Document, Kind, Provision, StoredChunk
 
 SCHEMA = """
 CREATE TABLE documents (
@@ -43,21 +44,6 @@ class DocumentRecord:
     chunk_count: int
     unit_counts: dict[str, int]
     ingested_at: str
-
-
-@dataclass(frozen=True, slots=True)
-class StoredChunk:
-    """A chunk as the catalog keeps it (without its vector)."""
-
-    id: str
-    doc_id: str
-    ref: str
-    part: int
-    valid_from: str | None
-    valid_until: str | None
-    text: str
-    embed_text: str
-    hash: str
 
 
 def _document_json(doc: Document) -> str:
@@ -93,6 +79,9 @@ class Catalog:
     def state(self, key: str, default: str = "") -> str:
         row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
         return row[0] if row else default
+
+    def all_state(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT key, value FROM state"))
 
     def documents(self) -> list[DocumentRecord]:
         rows = self._db.execute(
@@ -146,41 +135,63 @@ def stored(chunk: Chunk) -> StoredChunk:
     )
 
 
-def write_catalog(
-    path: Path,
-    *,
-    documents: list[DocumentRecord],
-    provisions: dict[str, list[Provision]],
-    chunks: dict[str, list[StoredChunk]],
-    state: dict[str, str],
-) -> None:
-    """Write a complete catalog to ``path`` atomically (temporary file, then rename)."""
+@dataclass(frozen=True)
+class CatalogContent:
+    """Everything a catalog file holds, ready to be written in one go."""
+
+    documents: list[DocumentRecord]
+    provisions: dict[str, list[Provision]]  # by document id, in document order
+    chunks: dict[str, list[StoredChunk]]  # by document id, in document order
+    state: dict[str, str]
+
+    def with_state(self, state: dict[str, str]) -> CatalogContent:
+        return replace(self, state=state)
+
+    @classmethod
+    def read(cls, catalog: Catalog) -> CatalogContent:
+        """The content of an existing catalog (to re-commit it elsewhere)."""
+        records = catalog.documents()
+        ids = [r.document.id for r in records]
+        return cls(records, {i: catalog.provisions(i) for i in ids},
+                   {i: catalog.chunks(i) for i in ids}, catalog.all_state())
+
+
+def write_catalog(path: Path, content: CatalogContent) -> None:
+    """Write a complete catalog to ``path`` atomically (unique temporary file, then rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.unlink(missing_ok=True)
-    with closing(sqlite3.connect(tmp)) as db, db:
-        db.executescript(SCHEMA)
+    handle, name = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    tmp = Path(name)
+    try:
+        with closing(sqlite3.connect(tmp)) as db, db:
+            _fill(db, content)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _fill(db: sqlite3.Connection, content: CatalogContent) -> None:
+    db.executescript(SCHEMA)
+    db.executemany(
+        "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (r.document.id, i, _document_json(r.document), r.source_hash, r.chunk_count,
+             json.dumps(r.unit_counts), r.ingested_at)
+            for i, r in enumerate(content.documents)
+        ],
+    )
+    for doc_id, items in content.provisions.items():
         db.executemany(
-            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO provisions VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
-                (r.document.id, i, _document_json(r.document), r.source_hash, r.chunk_count,
-                 json.dumps(r.unit_counts), r.ingested_at)
-                for i, r in enumerate(documents)
+                (doc_id, p.ref, p.valid_from or "", p.valid_until, int(p.deleted), i,
+                 json.dumps(p.to_dict()))
+                for i, p in enumerate(items)
             ],
         )
-        for doc_id, items in provisions.items():
-            db.executemany(
-                "INSERT INTO provisions VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (doc_id, p.ref, p.valid_from or "", p.valid_until, int(p.deleted), i,
-                     json.dumps(p.to_dict()))
-                    for i, p in enumerate(items)
-                ],
-            )
-        for items in chunks.values():
-            db.executemany(
-                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(*(getattr(c, f) for f in c.__slots__), i) for i, c in enumerate(items)],
-            )
-        db.executemany("INSERT INTO state VALUES (?, ?)", list(state.items()))
-    os.replace(tmp, path)
+    for items in content.chunks.values():
+        db.executemany(
+            "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(*(getattr(c, f) for f in c.__slots__), i) for i, c in enumerate(items)],
+        )
+    db.executemany("INSERT INTO state VALUES (?, ?)", list(content.state.items()))

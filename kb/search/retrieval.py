@@ -1,33 +1,33 @@
 """Hybrid retrieval over the provisions in force on a date.
 
-Four ranked lists are fused by weighted reciprocal rank fusion: dense similarity
-(llama-index over Chroma) for the question and for its CX-to-legal expansion, BM25
-(llama-index ``BM25Retriever``) over the expanded question, and article-title matches.
-Provisions the question names ("Article 50(1)") come first.  We fuse ourselves rather
-than with ``QueryFusionRetriever`` because abstention needs each list's raw scores.
+Ranked lists are fused by weighted reciprocal rank fusion: dense similarity for the question
+and for its CX-to-legal expansion and BM25 over the expanded question (both asked of
+:mod:`kb.index.store`), article-title matches, obligation refs and, for "when" questions,
+the date articles.  Provisions the question names ("Article 50(1)") come first.  We fuse
+ourselves rather than with ``QueryFusionRetriever`` because abstention needs each list's
+raw scores.  Every score is rounded and ties go by chunk id, so the order never depends
+on float noise or dict order.
 """
 
 from __future__ import annotations
 
 import contextlib
-import difflib
 import logging
-import math
 import re
 import threading
 import tomllib
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 
 from kb.errors import KbError
-from kb.index.catalog import StoredChunk, in_force
+from kb.index.catalog import in_force
 from kb.index.embeddings import embed_queries
-from kb.index.store import Store, to_node
+from kb.index.store import SCORE_DIGITS, LexicalIndex, Snapshot
 from kb.law.library import Library
 from kb.law.refs import parents
-from kb.records import Provision, Unit
-from kb.text import words
+from kb.records import Hit, Provision, StoredChunk, Unit
+from kb.search.spelling import Speller
+from kb.text import content_words, words
 
 log = logging.getLogger(__name__)
 
@@ -51,27 +51,6 @@ _WHEN = re.compile(
     re.IGNORECASE,
 )
 
-_STOP = frozenset(
-    "a an the of to in on for and or is are be do does did must should shall we our us i my "
-    "you your it its it's they them their this that these those with as at by from what which "
-    "who whom when how can may about any if there have has need needs under into than then "
-    "so such also not no yes all get got would could will was were been being tell say says"
-    .split()
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """One retrieved passage with its scores."""
-
-    chunk: StoredChunk
-    provision: Provision
-    score: float  # fused score, the rank order
-    dense: float  # cosine similarity to the question (0 when not among the dense candidates)
-    lexical: float  # BM25 score of the expanded question (0 when not a BM25 candidate)
-    direct: bool = False  # named in the question
-
-
 def load_synonyms(path: Path = SYNONYMS_PATH) -> list[tuple[list[str], str]]:
     rules = tomllib.loads(path.read_text(encoding="utf-8"))["rule"]
     return [([w.lower() for w in rule["when"]], rule["add"]) for rule in rules]
@@ -88,22 +67,19 @@ def expand(question: str, rules: list[tuple[list[str], str]]) -> str:
     return " ".join(added)
 
 
-def content_words(text: str) -> list[str]:
-    return [w for w in words(text) if w not in _STOP and len(w) > 1]
-
-
 class Retriever:
-    """Dense + BM25 + title matching + direct lookup, for one store and library."""
+    """Dense + BM25 + title matching + direct lookup, over one snapshot of the index."""
 
-    def __init__(self, store: Store, library: Library, embedder, *, precision: str = "auto"):
-        self.store = store
+    def __init__(self, snapshot: Snapshot, library: Library, embedder, *,
+                 precision: str = "auto"):
+        self.snapshot = snapshot
         self.precision = precision
         self.library = library
         self.embedder = embedder
         self.rules = load_synonyms()
-        self.chunks = {c.id: c for c in store.catalog.chunks()}
+        self.chunks = {c.id: c for c in snapshot.catalog.chunks()}
         self._units = {c.id: self._unit(c) for c in self.chunks.values()}
-        self._bm25: dict[frozenset, object] = {}
+        self._bm25: dict[frozenset, LexicalIndex] = {}
         self._lock = threading.Lock()
         self._titles = self._article_titles()
         self.spelling = Speller([c.embed_text for c in self.chunks.values()])
@@ -136,49 +112,31 @@ class Retriever:
             )
         return live
 
-    def _bm25_for(self, as_of: str):
-        """A BM25 retriever over the chunks in force on ``as_of`` (cached per chunk set)."""
+    def _bm25_for(self, as_of: str) -> LexicalIndex:
+        """The BM25 index over the chunks in force on ``as_of`` (one per distinct chunk set)."""
         live = self._live_ids(as_of)
         with self._lock:
-            retriever = self._bm25.get(live)  # one per distinct set of chunks in force
-            if retriever is None:
-                from llama_index.retrievers.bm25 import BM25Retriever
+            index = self._bm25.get(live)
+            if index is None:
+                index = self._bm25[live] = LexicalIndex(
+                    [self.chunks[i] for i in live], self._units, top_k=POOL)
+        return index
 
-                # bm25s forces its logger to DEBUG on import; let the application decide.
-                logging.getLogger("bm25s").setLevel(logging.NOTSET)
-                nodes = [self._bm25_node(self.chunks[i]) for i in sorted(live)]
-                retriever = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=POOL)
-                self._bm25[live] = retriever
-        return retriever
-
-    def _bm25_node(self, chunk: StoredChunk):
-        # BM25 reads the context line too (article title, defined term).
-        node = to_node(chunk, self._units[chunk.id])
-        node.set_content(chunk.embed_text)
-        return node
-
-    def dense(self, vector: list[float], as_of: str, k: int = POOL) -> list[tuple[str, float]]:
-        """Chunk ids and cosine similarities from Chroma, restricted to the law on ``as_of``.
+    def dense(self, vectors: list[list[float]], as_of: str,
+              k: int = POOL) -> list[list[tuple[str, float]]]:
+        """For each vector, chunk ids and cosine similarities, restricted to the law on ``as_of``.
 
         Filtering after the search, not in Chroma: a metadata filter makes Chroma's query
         ten times slower, and only a few chunks (superseded wordings) are ever filtered out.
         """
-        from llama_index.core.vector_stores.types import VectorStoreQuery
-
         live = self._live_ids(as_of)
-        query = VectorStoreQuery(query_embedding=vector, similarity_top_k=k + DENSE_SLACK)
-        result = self.store.vector_store.query(query)
-        # llama-index reports exp(-distance); Chroma's cosine distance is 1 - cosine.
-        pairs = [(i, 1.0 + math.log(s)) for i, s in zip(result.ids, result.similarities,
-                                                        strict=True)
-                 if i in live and s > 0]
-        return pairs[:k]
+        found = self.snapshot.dense.query(vectors, k + DENSE_SLACK)
+        return [[(i, s) for i, s in pairs if i in live][:k] for pairs in found]
 
     def lexical(self, text: str, as_of: str) -> list[tuple[str, float]]:
         if not content_words(text):
             return []
-        hits = self._bm25_for(as_of).retrieve(text)
-        return [(h.node.node_id, float(h.score or 0.0)) for h in hits]
+        return self._bm25_for(as_of).search(text)
 
     def titles(self, question: str, as_of: str) -> list[str]:
         """Chunk ids of articles whose title shares most of its words with the question."""
@@ -226,7 +184,7 @@ class Retriever:
                                 else [])
         # One forward pass for both queries (MiniLM embeds queries and passages alike).
         vectors = embed_queries(self.embedder, queries, precision=self.precision)
-        dense_lists = [self.dense(v, as_of) for v in vectors]
+        dense_lists = self.dense(vectors, as_of)
         lexical = self.lexical(f"{question} {expansion}", as_of)
         lists = [(1.0, [i for i, _ in dense_lists[0]]),
                  *[(0.8, [i for i, _ in d]) for d in dense_lists[1:]],
@@ -248,7 +206,8 @@ class Retriever:
             fused[chunk_id] *= self._prior(self.chunks[chunk_id].doc_id)
 
         direct = self._direct(original, as_of)
-        ranked_ids = sorted(fused, key=fused.get, reverse=True)
+        fused = {i: round(s, SCORE_DIGITS) for i, s in fused.items()}
+        ranked_ids = sorted(fused, key=lambda i: (-fused[i], i))
         bm25 = dict(lexical)
         hits = [self._hit(i, fused.get(i, 0.0) + (1.0 if i in direct else 0.0), cosine, bm25,
                           i in direct)
@@ -303,45 +262,6 @@ class Retriever:
 
 
 _ABOUT_GUIDANCE = re.compile(r"\bguidelines?\b|\bguidance\b", re.IGNORECASE)
-
-
-class Speller:
-    """Corrects misspelt question words to words of the corpus ("emotoin" → "emotion").
-
-    Only words of five letters or more that occur nowhere in the corpus are touched, and
-    only by a corpus word of similar length that is close (difflib ratio ≥ 0.8).
-    """
-
-    def __init__(self, texts: list[str]):
-        counts: dict[str, int] = defaultdict(int)
-        for text in texts:
-            for w in words(text):
-                if w.isalpha():
-                    counts[w] += 1
-        self.vocabulary = counts
-        self._by_shape: dict[tuple[str, int], list[str]] = defaultdict(list)
-        for w in counts:
-            self._by_shape[(w[0], len(w))].append(w)
-
-    def _fix(self, word: str) -> str:
-        if len(word) < 5 or not word.isalpha() or word in self.vocabulary or word in _STOP:
-            return word
-        candidates = [w for n in range(len(word) - 2, len(word) + 3)
-                      for first in {word[0], word[1]} for w in self._by_shape.get((first, n), ())]
-        close = difflib.get_close_matches(word, candidates, n=3, cutoff=0.8)
-        return max(close, key=lambda w: self.vocabulary[w]) if close else word
-
-    def correct(self, question: str) -> str:
-        """The question with misspelt words replaced (unchanged if nothing to fix).
-
-        >>> Speller(["emotion recognition at the workplace"]).correct("emotoin recogniton")
-        'emotion recognition'
-        """
-        return re.sub(r"[A-Za-z]+", lambda m: self._keep_case(m.group(0)), question)
-
-    def _keep_case(self, word: str) -> str:
-        fixed = self._fix(word.lower())
-        return word if fixed == word.lower() else fixed
 
 
 def asks_when(question: str) -> bool:
