@@ -30,8 +30,9 @@ from eval.metrics import (
     target_status,
     unsupported_figures,
 )
-from kb.assistant import Assistant, check_as_of
+from kb.assistant import Assistant
 from kb.errors import KbError
+from kb.law.dates import parse_date
 from kb.records import Answer
 
 log = logging.getLogger(__name__)
@@ -200,7 +201,7 @@ def run(assistant: Assistant, questions: Sequence[Question], *, top_k: int = 10,
     """Evaluate the product (and, with ``baseline``, the naive llama-index pipeline)."""
     if not questions:
         raise KbError("no questions to evaluate; check the questions file")
-    as_of = check_as_of(as_of)  # a bad date fails before the model loads
+    as_of = parse_date(as_of)  # a bad date fails before the model loads
     started = time.perf_counter()
     thresholds = thresholds if thresholds is not None else load_thresholds()
     product = ask_all(assistant, questions, top_k=top_k, as_of=as_of, progress=progress)

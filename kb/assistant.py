@@ -13,15 +13,16 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from datetime import date
 from functools import cached_property
 
 from kb.answers.extractive import Answerer, ExtractiveAnswerer
 from kb.config import Settings
 from kb.errors import BadQuestion
 from kb.index.store import Store
-from kb.law.library import Library, today
-from kb.obligations.catalogue import obligation_json
+from kb.law.dates import parse_date
+from kb.law.library import Library
+from kb.obligations.catalogue import dated, load_catalogue, match_obligations, obligation_json
+from kb.obligations.scenario import Checklist, scenario
 from kb.records import Answer, Citation, Provision
 from kb.search.retrieval import Hit, Retriever, expand
 
@@ -70,16 +71,6 @@ def clean_question(question: str) -> tuple[str, str]:
             f"{MAX_QUESTION_CHARS} were used."
         )
     return text, ""
-
-
-def check_as_of(as_of: str | None) -> str:
-    """An ISO date (default today), or BadQuestion naming the bad value."""
-    if not as_of:
-        return today()
-    try:
-        return date.fromisoformat(as_of).isoformat()
-    except (TypeError, ValueError):
-        raise BadQuestion(f"as-of must be a date YYYY-MM-DD, got {as_of!r}") from None
 
 
 class Assistant:
@@ -134,14 +125,14 @@ class Assistant:
         return self.store.catalog.state("corpus_version")
 
     def default_as_of(self) -> str:
-        return check_as_of(self.settings.as_of or None)
+        return parse_date(self.settings.as_of or None)
 
     # --- questions --------------------------------------------------------------------------
 
     def retrieve(self, question: str, *, top_k: int = 5, as_of: str | None = None) -> list[Hit]:
         """The ranked passages for ``question``, without composing an answer."""
         text, _ = clean_question(question)
-        day = check_as_of(as_of or self.settings.as_of)
+        day = parse_date(as_of or self.settings.as_of)
         return self._retrieve(text, day, _check_top_k(top_k))[1]
 
     def _retrieve(self, text: str, day: str, top_k: int) -> tuple[list, list[Hit]]:
@@ -156,7 +147,7 @@ class Assistant:
         started = time.perf_counter()
         text, note = clean_question(question)
         top_k = _check_top_k(top_k)
-        day = check_as_of(as_of or self.settings.as_of)
+        day = parse_date(as_of or self.settings.as_of)
         matched, hits = self._retrieve(text, day, top_k)
         draft = self.answerer.draft(text, hits, expansion=expand(text, self.retriever.rules))
         if draft.abstained:
@@ -174,8 +165,6 @@ class Assistant:
 
     def _obligations_for(self, question: str, as_of: str) -> list:
         """Catalogue obligations a question is about (curated CX wording → legal refs)."""
-        from kb.obligations.catalogue import match_obligations
-
         return match_obligations(question, self.obligations(as_of), limit=3)
 
     def _citations(self, hits: list[Hit]) -> list[Citation]:
@@ -198,7 +187,7 @@ class Assistant:
         """When each provision applies, read from Articles 113 and 111 as in force on ``as_of``."""
         from kb.law.dates import application_table
 
-        day = check_as_of(as_of or self.settings.as_of)
+        day = parse_date(as_of or self.settings.as_of)
         with self._lock:
             if day not in self._tables:
                 law = self.library.all_versions(self.library.main_act())
@@ -207,9 +196,7 @@ class Assistant:
 
     def obligations(self, as_of: str | None = None) -> list:
         """The obligations catalogue with application dates as of ``as_of``."""
-        from kb.obligations.catalogue import dated, load_catalogue
-
-        day = check_as_of(as_of or self.settings.as_of)
+        day = parse_date(as_of or self.settings.as_of)
         table = self.application_table(day)
         with self._lock:
             if day not in self._catalogues:
@@ -217,22 +204,17 @@ class Assistant:
             return self._catalogues[day]
 
     def checklist(self, role: str, system: str, *, facts: dict | None = None,
-                  free_text: str = "", as_of: str | None = None):
+                  free_text: str = "", as_of: str | None = None) -> Checklist:
         """The scenario finder: obligations of ``role`` for a CX ``system``."""
-        from kb.obligations.catalogue import scenario
-
-        day = check_as_of(as_of or self.settings.as_of)
-        try:
-            return scenario(role, system, table=self.application_table(day), facts=facts,
-                            free_text=free_text, as_of=day, catalogue=self.obligations(day))
-        except ValueError as error:
-            raise BadQuestion(str(error)) from None
+        day = parse_date(as_of or self.settings.as_of)
+        return scenario(role, system, table=self.application_table(day), facts=facts,
+                        free_text=free_text, as_of=day, catalogue=self.obligations(day))
 
     # --- provisions ---------------------------------------------------------------------------
 
     def show(self, ref: str, *, as_of: str | None = None) -> Provision:
         """The provision ``ref`` names ("Art. 50(1)" works too), as in force on ``as_of``."""
-        day = check_as_of(as_of or self.settings.as_of)
+        day = parse_date(as_of or self.settings.as_of)
         exact = self.library.version(ref.strip(), day)
         if exact is not None:
             return exact
@@ -242,7 +224,7 @@ class Assistant:
         return self.library.get(ref.strip(), day)  # raises UnknownReference with a hint
 
     def define(self, term: str, *, as_of: str | None = None) -> Provision:
-        return self.library.define(term, check_as_of(as_of or self.settings.as_of))
+        return self.library.define(term, parse_date(as_of or self.settings.as_of))
 
     def verify(self, ref: str, quote: str) -> Verification:
         """Whether ``quote`` is verbatim official text of ``ref`` (any version of it)."""

@@ -13,6 +13,8 @@ import click
 from kb.assistant import Assistant
 from kb.config import Settings
 from kb.errors import KbError
+from kb.obligations.catalogue import ROLES
+from kb.obligations.scenario import SYSTEMS
 from kb.records import Answer, Provision
 
 
@@ -160,22 +162,10 @@ def define(term: str, as_json: bool, as_of: str | None) -> None:
     _print_provision(lambda assistant: assistant.define(term, as_of=as_of), as_json)
 
 
-def _choices(names) -> str:
-    return ", ".join(names)
-
-
-def _obligation_help() -> tuple[str, str]:
-    from kb.obligations.catalogue import ROLES, SYSTEMS
-
-    return _choices(ROLES), _choices(SYSTEMS)
-
-
-_ROLES_HELP, _SYSTEMS_HELP = _obligation_help()
-
-
 @cli.command()
-@click.option("--role", required=True, help=f"One of: {_ROLES_HELP}.")
-@click.option("--system", required=True, help=f"One of: {_SYSTEMS_HELP}.")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="Your role.")
+@click.option("--system", required=True, type=click.Choice(list(SYSTEMS)),
+              help="The CX system of the scenario finder.")
 @click.option("--fact", "facts", multiple=True, metavar="KEY=yes|no",
               help="Answer a deciding fact, e.g. --fact high_risk=no (repeatable).")
 @click.option("--describe", default="", help="For --system other: describe the system.")

@@ -96,5 +96,5 @@ def test_obligations_json_for_a_chatbot_provider(small_kb):
 
 def test_obligations_unknown_system_lists_the_valid_ones(small_kb):
     result = run(small_kb, "obligations", "--role", "deployer", "--system", "toaster")
-    assert result.exit_code == 1
-    assert "unknown system 'toaster'; valid: customer_service_chatbot, voice_bot" in result.output
+    assert result.exit_code == 2
+    assert "'toaster' is not one of 'customer_service_chatbot', 'voice_bot'" in result.output

@@ -1,7 +1,7 @@
 """Obligations page: pick a role and a CX system, get the AI Act checklist as of a date,
 answer the open questions, see when each duty applies, download it.
 
-The checklist comes from ``kb.obligations.catalogue.scenario``; dates from ``kb.law.dates``
+The checklist comes from ``kb.obligations.scenario.scenario``; dates from ``kb.law.dates``
 (read from Article 113 of the text in force, so an amendment moves them).
 """
 
@@ -14,7 +14,8 @@ import pandas as pd
 import streamlit as st
 
 from kb.errors import KbError
-from kb.obligations.catalogue import ROLES, SYSTEMS, Checklist, load_catalogue
+from kb.obligations.catalogue import ROLES, load_catalogue
+from kb.obligations.scenario import SYSTEMS, Checklist
 from ui import as_of, get_assistant
 from ui.widgets import browse_link, escape_markdown
 
