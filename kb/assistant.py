@@ -21,6 +21,7 @@ from kb.errors import BadQuestion
 from kb.index.store import Store
 from kb.law.dates import parse_date
 from kb.law.library import Library
+from kb.obligations.assess import Assessment, assess
 from kb.obligations.catalogue import dated, load_catalogue, match_obligations, obligation_json
 from kb.obligations.scenario import Checklist, scenario
 from kb.records import Answer, Citation, Provision
@@ -209,6 +210,22 @@ class Assistant:
         day = parse_date(as_of or self.settings.as_of)
         return scenario(role, system, table=self.application_table(day), facts=facts,
                         free_text=free_text, as_of=day, catalogue=self.obligations(day))
+
+    def assess(self, description: str, *, role: str | None = None,
+               facts: dict | None = None, as_of: str | None = None) -> Assessment:
+        """Classify a described AI system: risk tier, cited reasons, open questions, duties.
+
+        Every reason quotes its provision as in force on ``as_of`` (default today).
+        """
+        day = parse_date(as_of or self.settings.as_of)
+        table = self.application_table(day)
+
+        def text_of(ref: str) -> str | None:
+            p = self.library.version(ref, day)
+            return p.text if p is not None and not p.deleted else None
+
+        return assess(description, text_of=text_of, table=table, obligations=self.obligations(day),
+                      role=role, facts=facts, as_of=day)
 
     # --- provisions ---------------------------------------------------------------------------
 

@@ -160,7 +160,15 @@ def parse_systems(data: object, catalogue: Sequence[ObligationSpec], *,
     return systems
 
 
+def load_groups(path: Path | str | None = None) -> dict[str, tuple[str, ...]]:
+    """The named lists of obligation ids of ``systems.yaml`` (``@high_risk`` …)."""
+    path = Path(path) if path is not None else SYSTEMS_PATH
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return dict(validate(_SystemsFile, data, source=path.name, where="file").groups)
+
+
 SYSTEMS: dict[str, System] = load_systems()
+GROUPS: dict[str, tuple[str, ...]] = load_groups()
 
 
 # --- checklists -------------------------------------------------------------------------
