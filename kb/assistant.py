@@ -12,16 +12,17 @@ import logging
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from kb.answers.extractive import Answerer, ExtractiveAnswerer
+from kb.answers.lead import lead_with
 from kb.config import Settings
-from kb.errors import BadQuestion
+from kb.errors import BadQuestion, KbError
 from kb.index.store import Store
 from kb.law.dates import parse_date
 from kb.law.library import Library
-from kb.obligations.assess import Assessment, assess
+from kb.obligations.assess import Assessment, assess, describes_system, lead_quote
 from kb.obligations.catalogue import dated, load_catalogue, match_obligations, obligation_json
 from kb.obligations.scenario import Checklist, scenario
 from kb.records import Answer, Citation, Provision
@@ -161,8 +162,26 @@ class Assistant:
                             message=note)
         if not answer.abstained:
             answer.obligations = [obligation_json(o) for o in matched]
+        if describes_system(text):  # "We use X to do Y: what must we do?" (issue 12)
+            answer = self._with_assessment(answer, day)
         answer.timing_ms = (time.perf_counter() - started) * 1000
         return answer
+
+    def _with_assessment(self, answer: Answer, day: str) -> Answer:
+        """The answer with the system's assessment attached, led by its deciding provision
+        quoted verbatim as [1]; the verdict itself is rendered by the callers."""
+        try:
+            assessment = self.assess(answer.question, as_of=day)
+        except KbError as error:
+            log.info("no assessment for %r: %s", answer.question, error)
+            return answer
+        deciding = assessment.deciding
+        if deciding is not None:
+            provision = self.library.version(deciding.ref, day)
+            if provision is not None:
+                lead = self.citation(provision, n=1, score=deciding.score)
+                answer = lead_with(answer, lead, lead_quote(deciding))
+        return replace(answer, assessment=assessment.to_dict())
 
     def _obligations_for(self, question: str, as_of: str) -> list:
         """Catalogue obligations a question is about (curated CX wording → legal refs)."""

@@ -20,7 +20,7 @@ from kb.law.dates import ApplicationRule, applies_from
 from kb.law.refs import parents
 from kb.obligations.catalogue import ROLES, Obligation, obligation_json
 from kb.obligations.scenario import GROUPS, ChecklistItem, checklist_items
-from kb.obligations.triggers import Catalogue, Evidence, TriggerSpec, default_triggers
+from kb.obligations.triggers import Catalogue, TriggerSpec, default_triggers
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,8 @@ def check_facts(facts: Mapping[str, object] | None, catalogue: Catalogue) -> dic
     out = {}
     for key, value in facts.items():
         if key not in catalogue.facts:
-            raise UnknownChoice(f"unknown fact {key!r}; valid: {', '.join(sorted(catalogue.facts))}")
+            valid = ", ".join(sorted(catalogue.facts))
+            raise UnknownChoice(f"unknown fact {key!r}; valid: {valid}")
         out[key] = parse_fact_value(key, value)
     return out
 
@@ -292,7 +293,7 @@ def _reasons(fired: list[_Fired], text_of: Callable[[str], str | None],
             tier = ""
         if ref not in out:
             out[ref] = Reason(ref, text, why, f.score, tuple(f.matched), tier, f.applies_from)
-    return list(out.values())
+    return sorted(out.values(), key=lambda r: (_TIER_RANK[r.tier], -r.score))
 
 
 def _resolve(ref: str, text_of: Callable[[str], str | None]) -> tuple[str, str | None]:
@@ -343,3 +344,99 @@ def _checklist(fired: list[_Fired], reasons: Sequence[Reason], obligations: Sequ
 
 def _later(f: _Fired, reasons: Sequence[Reason]) -> bool:
     return any(r.ref == f.spec.ref and not r.tier for r in reasons)
+
+
+# --- presentation helpers (CLI, app, ask) -------------------------------------------------
+
+_LABELS = {"prohibited": "Prohibited", "high_risk": "High-risk",
+           "limited": "Transparency duties only (limited risk)", "minimal": "No specific duties "
+           "(minimal risk)", "unclear": "Unclear: a deciding fact is open"}
+
+
+def tier_label(tier: str) -> str:
+    """A tier for people: "high_risk" → "High-risk"."""
+    return _LABELS.get(tier, tier)
+
+
+def summary(data: Mapping) -> str:
+    """Our one-paragraph verdict from the JSON shape of an assessment (plain language,
+    labelled as ours by the callers; never the legal text)."""
+    level = data["risk_level"]
+    also = [tier_label(t) for t in data["tiers"] if t != level and t != "minimal"]
+    parts = [tier_label(level) + (f" (also: {', '.join(also)})" if also else "") + "."]
+    reasons = data["reasons"]
+    if level in ("prohibited", "high_risk", "limited") and reasons:
+        parts.append(f"Deciding provision: {reasons[0]['ref']}. {reasons[0]['why']}")
+    parts += [f"{r['ref']}: {r['why'].split('Not yet on ', 1)[1]}" for r in reasons
+              if "Not yet on " in r["why"]]
+    role = data["role"].replace("_", " ")
+    parts.append(f"Role: {role}" + (" (assumed from the description)." if data["role_assumed"]
+                                   else "."))
+    return " ".join(parts)
+
+
+def lead_quote(reason: Reason) -> str:
+    """The part of a reason's provision quoted to lead an answer: its first line, verbatim."""
+    return reason.text.split("\n", 1)[0].strip()
+
+
+def to_markdown(assessment: Assessment, *, corpus_version: str = "") -> str:
+    """The assessment as Markdown for a governance ticket: verdict, reasons with the quoted
+    law, exceptions, open questions, dated checklist, corpus version and as-of date."""
+    a = assessment
+    lines = ["# AI Act assessment", "", f"System described as: {_md(a.description)}", "",
+             f"**Our summary** (plain language, not legal advice): {_md(summary(a.to_dict()))}", "",
+             f"Law as of {a.as_of}" + (f"; corpus version {corpus_version}" if corpus_version
+                                       else "") + ".", "", "## Reasons", ""]
+    for r in a.reasons:
+        lines += [f"### {r.ref}", "", f"{_md(r.why)}", ""]
+        lines += ["> " + line for line in r.text.splitlines()] + [""]
+        if r.matched:
+            lines += [f"Matched in the description: {_md(', '.join(r.matched))}", ""]
+    if not a.reasons:
+        lines += ["No provision of Article 5, Article 6 with Annexes I and III, or Article 50 "
+                  "matched the description.", ""]
+    if a.exceptions_considered:
+        lines += ["## Exceptions considered", ""]
+        lines += [f"- **{c.ref}**: {_md(c.why)}" for c in a.exceptions_considered] + [""]
+    if a.questions:
+        lines += ["## Open questions", ""] + [f"- {_md(q.text)}" for q in a.questions] + [""]
+    from kb.obligations.scenario import checklist_table
+
+    lines += ["## Obligations", ""] + checklist_table(a.checklist)
+    return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+# --- ask: does a question describe a system and ask what applies? ---------------------------
+
+_DESCRIBES = re.compile(
+    r"\b(?:we|i)(?:'re| are| 've| have)? (?:\w+ ){0,2}(?:use|using|built|build|building|deploy|"
+    r"deploying|run|running|developed|develop|sell|selling|offer|offering|bought|made|make|"
+    r"launched|plan|want)\b|\bour (?:\w+ ){0,3}(?:uses|scores|ranks|reads|detects|analyses|"
+    r"analyzes|generates|decides|monitors|predicts|recognises|recognizes|infers|chats|answers)\b",
+    re.I)
+_ASKS = re.compile(
+    r"\b(?:is (?:it|this|that|our|such|a|the)\b[^?]*\b(?:allowed|legal|lawful|permitted|"
+    r"prohibited|banned|forbidden|high[- ]risk|ok|okay|compliant)|are we allowed|am i allowed|"
+    r"what (?:do|must|should|does) (?:we|i|the ai act)|what (?:applies|rules apply|obligations|"
+    r"duties)|which (?:rules|obligations|duties)|do we (?:need|have) to do|what are (?:our|my) "
+    r"(?:obligations|duties)|how (?:is|would) (?:it|this|that) (?:be )?classified|what risk|"
+    r"which risk|what tier|does the ai act (?:apply|allow))", re.I)
+MIN_SYSTEM_QUESTION_CHARS = 60
+
+
+def describes_system(question: str) -> bool:
+    """Whether a question describes a system and asks what applies or whether it is allowed
+    (two regexes: cheap enough to run on every question).
+
+    >>> describes_system("We use a voice bot to collect overdue bills. What must we do?")
+    True
+    >>> describes_system("Must our chatbot tell customers it is an AI?")
+    False
+    """
+    return (len(question) >= MIN_SYSTEM_QUESTION_CHARS and bool(_DESCRIBES.search(question))
+            and bool(_ASKS.search(question)))
