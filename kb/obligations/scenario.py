@@ -58,6 +58,7 @@ class System:
     given: tuple[tuple[str, bool], ...] = ()  # facts true or false by definition
     deciding: tuple[str, ...] = ()  # facts that decide the classification: asked first
     notes: tuple[str, ...] = ()
+    example: str = ""  # a description to try in the assessment ("Describe your system")
 
 
 # --- systems.yaml -----------------------------------------------------------------------
@@ -75,6 +76,7 @@ class _SystemEntry(BaseModel):
     given: dict[str, bool] = {}
     deciding: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    example: str = ""
 
     @field_validator("key")
     @classmethod
@@ -83,7 +85,7 @@ class _SystemEntry(BaseModel):
             raise ValueError(f"bad system key {key!r}; use lower_case_with_underscores")
         return key
 
-    @field_validator("label", mode="before")
+    @field_validator("label", "example", mode="before")
     @classmethod
     def _label(cls, value: object) -> str:
         return one_line(value)
@@ -155,7 +157,7 @@ def parse_systems(data: object, catalogue: Sequence[ObligationSpec], *,
         systems[entry.key] = System(
             key=entry.key, label=entry.label, scopes=entry.scopes, annex_iii=entry.annex_iii,
             obligations=tuple(expanded), given=tuple(entry.given.items()),
-            deciding=entry.deciding, notes=entry.notes,
+            deciding=entry.deciding, notes=entry.notes, example=entry.example,
         )
     return systems
 
