@@ -414,8 +414,9 @@ def _md(text: str) -> str:
 # --- ask: does a question describe a system and ask what applies? ---------------------------
 
 _DESCRIBES = re.compile(
-    r"\b(?:we|i)(?:'re| are| 've| have)? (?:\w+ ){0,2}(?:use|using|built|build|building|deploy|"
-    r"deploying|run|running|developed|develop|sell|selling|offer|offering|bought|made|make|"
+    r"(?<!\bdo )(?<!\bdid )\b(?:we|i)(?:'re| are| 've| have)? (?:\w+ ){0,2}(?:use|using|"
+    r"built|build|building|deploy|deploying|run|running|developed|develop|sell|selling|offer|"
+    r"offering|bought|made|make|"
     r"launched|plan|want)\b|\bour (?:\w+ ){0,3}(?:uses|scores|ranks|reads|detects|analyses|"
     r"analyzes|generates|decides|monitors|predicts|recognises|recognizes|infers|chats|answers)\b",
     re.I)
