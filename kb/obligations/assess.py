@@ -214,8 +214,11 @@ def assess(
     fired: list[_Fired] = []
     considered: dict[str, Considered] = {}
     open_facts: dict[str, list[TriggerSpec]] = {}
+    near: list[TriggerSpec] = []
     for spec in catalogue.triggers:
         if not all(evidence.has(group) for group in spec.all):
+            if spec.anchor and evidence.has(spec.anchor):
+                near.append(spec)
             continue
         if any(evidence.has(group) for group in spec.none):
             continue
@@ -249,6 +252,11 @@ def assess(
                             rule.legal_basis))
 
     ids = {f.spec.id for f in fired}
+    given_refs = {f.spec.ref for f in fired}
+    for spec in near:
+        if spec.ref not in given_refs and spec.ref not in considered:
+            missing = [g for g in spec.all if not evidence.has(g)]
+            considered[spec.ref] = Considered(spec.ref, _near_miss_why(spec, missing))
     for boundary in catalogue.spec.boundaries:
         if all(evidence.has(g) for g in boundary.all) and not ids & set(boundary.unless_fired):
             considered.setdefault(boundary.ref, Considered(boundary.ref, boundary.why))
@@ -264,6 +272,12 @@ def assess(
         questions=questions, checklist=checklist, as_of=as_of, facts=values,
         timing_ms=(time.perf_counter() - started) * 1000,
     )
+
+
+def _near_miss_why(spec: TriggerSpec, missing: Sequence[str]) -> str:
+    shown = " or ".join(m.replace("|", " or ").replace("_", " ") for m in missing)
+    return (f"{spec.ref} was considered but does not apply: the description does not show "
+            f"{shown}.")
 
 
 def _derogation_why(spec: TriggerSpec) -> str:

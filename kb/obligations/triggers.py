@@ -103,6 +103,7 @@ class TriggerSpec(BaseModel):
     requires: tuple[Condition, ...] = ()  # facts that must have this value (open: assumed)
     unless: tuple[Condition, ...] = ()  # facts whose value rules it out (an exception)
     derogable: bool = False  # Annex III: Article 6(3) may take it out, unless profiling
+    anchor: str | None = None  # a concept group that, alone, makes it a near miss to report
     obligations: tuple[str, ...] = ()  # catalogue ids (or @groups of systems.yaml)
     legacy_scope: str | None = None  # scope used when `legacy_fact` is yes (Article 111)
     legacy_fact: str | None = None
@@ -167,7 +168,7 @@ class TriggerFile(BaseModel):
             if t.id in ids:
                 raise ValueError(f"duplicate trigger id {t.id!r}")
             ids.add(t.id)
-            for group in t.all + t.none:
+            for group in t.all + t.none + ((t.anchor,) if t.anchor else ()):
                 for name in group.split("|"):
                     if name not in known:
                         raise ValueError(f"trigger {t.id!r}: unknown concept {name!r}")
