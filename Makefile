@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test test-fast install index lint eval eval-baseline bench-ingest bench-ask clean
+.PHONY: run test test-fast install index lint eval eval-baseline bench-ingest bench-ask bench-assess clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,9 @@ bench-ingest: install
 
 bench-ask: index
 	$(PY) -m eval.bench ask
+
+bench-assess: index
+	$(PY) -m eval.bench assess
 
 clean:
 	rm -rf data/chroma data/catalog.sqlite

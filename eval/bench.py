@@ -2,6 +2,7 @@
 
     python -m eval.bench ingest   # full ingest wall time, chunks/s, peak RSS, no-op re-ingest
     python -m eval.bench ask      # warm ask p50/p95, batch of 150 with start-up, 100k-chunk scale
+    python -m eval.bench assess   # warm assess p50/p95, batch of 300 with start-up, ask overhead
 
 Each run works on copies in a temporary directory; the index in KB_DATA_DIR is only read.
 """
@@ -183,6 +184,48 @@ def ask(synthetic: int) -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+SYSTEMS = ROOT / "eval" / "systems.jsonl"
+
+
+@cli.command()
+@click.option("--batch-size", default=300, show_default=True, help="Descriptions in the batch.")
+def assess(batch_size: int) -> None:
+    """Warm assess latency, a batch with start-up, and what detection adds to ask."""
+    from kb.obligations.assess import describes_system
+
+    settings = Settings.from_env()
+    rows = [json.loads(line) for line in SYSTEMS.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+    descriptions = [row["description"] for row in rows]
+    assistant = Assistant.open(settings)
+    assistant.assess(descriptions[0])  # warm: catalogue, date table, trigger regexes
+    times = []
+    for text in descriptions:
+        started = time.perf_counter()
+        assistant.assess(text)
+        times.append((time.perf_counter() - started) * 1000)
+    p50, p95 = _percentiles(times)
+    click.echo(f"warm assess over {len(descriptions)} descriptions: p50 {p50:.1f} ms, "
+               f"p95 {p95:.1f} ms (target p50 80 ms)")
+    questions = _questions()
+    started = time.perf_counter()
+    detected = sum(describes_system(q) for q in questions)
+    per_question = (time.perf_counter() - started) * 1000 / len(questions)
+    click.echo(f"system-question detection on {len(questions)} eval questions: "
+               f"{per_question * 1000:.0f} µs each, {detected} detected as system descriptions "
+               "(ask grows by this for other questions; target 10 ms)")
+    with tempfile.TemporaryDirectory() as tmp:
+        batch = Path(tmp) / "systems.jsonl"
+        lines = [json.dumps({"description": descriptions[i % len(descriptions)]})
+                 for i in range(batch_size)]
+        batch.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        seconds, out = _timed([sys.executable, "-m", "kb", "assess", "--batch", str(batch),
+                               "--json"], _env(settings))
+        errors = sum('"error"' in line for line in out.splitlines())
+        click.echo(f"batch of {batch_size} descriptions including start-up: {seconds:.1f} s, "
+                   f"{errors} errors (target 60 s)")
 
 
 if __name__ == "__main__":

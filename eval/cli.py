@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from eval.assessment import SYSTEMS_PATH
 from eval.report import terminal, write_all
 from eval.runner import (
     EVAL_AS_OF,
@@ -66,11 +67,17 @@ class _Bar:
 @click.option("--thresholds", "thresholds_path", type=click.Path(dir_okay=False, path_type=Path),
               default=THRESHOLDS_PATH, show_default="eval/thresholds.toml",
               help="Gate thresholds and the issue's targets.")
+@click.option("--systems", "systems_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=SYSTEMS_PATH, show_default="eval/systems.jsonl",
+              help="Labelled AI-system descriptions for the assessment metrics (eval/SYSTEMS.md).")
+@click.option("--no-systems", is_flag=True, help="Skip the assessment metrics.")
 @click.option("--check", is_flag=True, help="Exit with status 1 when a metric breaks the gate.")
 @verbose_option
 def cli(questions_path: Path, top_k: int, as_of: str, baseline: bool, as_json: bool,
-        out_dir: Path, thresholds_path: Path, check: bool, verbose: int) -> None:
-    """Ask every evaluation question and report retrieval, grounding, abstention, latency.
+        out_dir: Path, thresholds_path: Path, systems_path: Path, no_systems: bool, check: bool,
+        verbose: int) -> None:
+    """Ask every evaluation question and report retrieval, grounding, abstention, latency;
+    assess every labelled system description and report the tier metrics.
 
     Example: python -m eval --baseline --out eval/
     """
@@ -85,7 +92,8 @@ def cli(questions_path: Path, top_k: int, as_of: str, baseline: bool, as_json: b
         thresholds = load_thresholds(thresholds_path)
         report = run(Assistant.open(settings), questions, top_k=top_k, as_of=as_of,
                      baseline=baseline, thresholds=thresholds,
-                     questions_source=_shown(questions_path), progress=bar)
+                     questions_source=_shown(questions_path), progress=bar,
+                     systems_path=None if no_systems else systems_path)
     except KbError as error:
         raise click.ClickException(str(error)) from None
     written = write_all(report, out_dir)

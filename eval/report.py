@@ -12,7 +12,10 @@ In: the report dict built by :func:`eval.runner.build_report`.  Its documented s
                      citing all the provisions mostly inside it)},
      "gate": {"passed": bool, "broken": [message, ...]},
      "targets": [{"metric", "value", "target", "op", "met", "gap", "threshold", "gate"}],
-     "failure_kinds": {kind: description}}
+     "failure_kinds": {kind: description},
+     "assessment": {"systems_file", "overall": ASSESS, "by_group": {group: ASSESS},
+                    "misses": [MISS, ...], "deciding_not_found": [id, ...]}
+                    (absent with --no-systems)}
     SYSTEM = {"overall": SUMMARY, "by_category": {category: SUMMARY},
               "failure_counts": {category: {kind: count}}, "failures": [FAILURE, ...]}
     SUMMARY = eval.metrics.summarise(...): questions, in_scope, out_of_scope, needs_all,
@@ -24,6 +27,12 @@ In: the report dict built by :func:`eval.runner.build_report`.  Its documented s
               curves: {article, provision, retrieval_article, retrieval_provision: [k=1..10]}
     FAILURE = {"id", "category", "kind", "question", "gold", "abstained", "cited",
                "retrieved", "detail"}
+
+    ASSESS = eval.assessment.summarise(...): cases, accuracy, tiers: {tier: {precision, recall,
+             f1, support}}, prohibited_f1, high_risk_f1, macro_f1, unclear_rate, errors,
+             deciding_ref_found, latency_p50_ms
+    MISS = {"id", "expected", "got", "expected_tiers", "got_tiers", "deciding", "refs",
+            "deciding_found", "held_back", "cx", "near_miss", "description", "error"}
 
 Undefined values (no out-of-scope questions, a baseline's grounding) are ``null``.
 """
@@ -200,6 +209,35 @@ def _failure_summary(system: dict) -> list[str]:
     return lines
 
 
+ASSESS_COLUMNS = ["cases", "accuracy", "prohibited F1", "high-risk F1", "limited F1",
+                  "minimal F1", "macro-F1", "unclear", "deciding ref found"]
+
+
+def assessment_rows(section: dict) -> list[list[str]]:
+    """One row per group of cases: overall, tuning/held-back parts, CX, near misses."""
+    rows = [["set", *ASSESS_COLUMNS]]
+    groups = {"all": section["overall"], **section["by_group"]}
+    for name, s in groups.items():
+        t = s["tiers"]
+        rows.append([name, str(s["cases"]), fmt(s["accuracy"]), fmt(t["prohibited"]["f1"]),
+                     fmt(t["high_risk"]["f1"]), fmt(t["limited"]["f1"]),
+                     fmt(t["minimal"]["f1"]), fmt(s["macro_f1"]), fmt(s["unclear_rate"]),
+                     fmt(s["deciding_ref_found"])])
+    return rows
+
+
+def _assessment_text(report: dict) -> list[str]:
+    section = report.get("assessment")
+    if not section:
+        return []
+    out = ["", f"Assessment engine ({section['systems_file']}, "
+           f"p50 {section['overall']['latency_p50_ms']} ms):",
+           _table_text(assessment_rows(section)),
+           f"Misses: {len(section['misses'])}; deciding ref not found: "
+           f"{len(section['deciding_not_found'])} (details in report.md)"]
+    return out
+
+
 def terminal(report: dict) -> str:
     """The report as plain-text tables for the terminal."""
     product = report["systems"]["product"]
@@ -213,7 +251,40 @@ def terminal(report: dict) -> str:
     out += ["", "Product by category:", _table_text(category_rows(product["by_category"]))]
     out += ["", f"Product failures: {len(product['failures'])} (details in report.md)"]
     out += ["  " + line for line in _failure_summary(product)]
+    out += _assessment_text(report)
     return "\n".join(out)
+
+
+def _assessment_md(report: dict) -> list[str]:
+    section = report.get("assessment")
+    if not section:
+        return []
+    s = section["overall"]
+    out = ["## Assessment engine", "",
+           f"{s['cases']} labelled descriptions from `{section['systems_file']}` "
+           "(eval/SYSTEMS.md), each assessed with its labelled role, facts and date. The "
+           "held-back part (a fixed ~30 % chosen by a hash of the id) was not looked at while "
+           "tuning the trigger catalogue. Accuracy is on the risk level; per-tier scores treat "
+           "each case's risk level as its one label; *deciding ref found* = share of cases "
+           "naming deciding refs where a reason or an exception considered cites one of them "
+           "(or a ref nesting in it). "
+           f"Warm p50 {s['latency_p50_ms']} ms per description.", "",
+           _table_md(assessment_rows(section)), "",
+           "| tier | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
+    for tier, t in s["tiers"].items():
+        out.append(f"| {tier} | {fmt(t['precision'])} | {fmt(t['recall'])} | {fmt(t['f1'])} "
+                   f"| {t['support']} |")
+    out += ["", f"### Misses ({len(section['misses'])})", ""]
+    for m in section["misses"]:
+        part = "held-back" if m["held_back"] else "tuning"
+        out.append(f"- **{m['id']}** ({part}{', cx' if m['cx'] else ''}"
+                   f"{', near miss' if m['near_miss'] else ''}): expected {m['expected']} "
+                   f"({_refs(m['deciding'])}), got {m['got']} ({_refs(m['refs'])})"
+                   + (f"; error: {m['error']}" if m["error"] else "")
+                   + f". {m['description']}")
+    out += ["", "Deciding ref not found: " + (", ".join(section["deciding_not_found"]) or "none"),
+            ""]
+    return out
 
 
 METHOD = """\
@@ -286,6 +357,7 @@ def markdown(report: dict) -> str:
         baseline = report["systems"]["baseline"]
         out += ["## By category (baseline)", "",
                 _table_md(category_rows(baseline["by_category"])), ""]
+    out += _assessment_md(report)
     out += [METHOD, "## Failures of the product", ""]
     out += [f"- {line}" for line in _failure_summary(product)]
     out += ["", "Kinds: " + "; ".join(f"`{k}` {v}" for k, v in report["failure_kinds"].items()),

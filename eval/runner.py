@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from eval.assessment import SYSTEMS_PATH, assess_all, assessment_report, load_cases
 from eval.metrics import (
     FAILURE_KINDS,
     Grounding,
@@ -30,9 +31,10 @@ from eval.metrics import (
     target_status,
     unsupported_figures,
 )
-from kb.assistant import Assistant, check_as_of
+from kb.assistant import Assistant
 from kb.console import no_progress
 from kb.errors import KbError
+from kb.law.dates import parse_date
 from kb.records import Answer
 
 log = logging.getLogger(__name__)
@@ -173,7 +175,8 @@ def system_report(outcomes: Sequence[Outcome]) -> dict:
 
 def build_report(product: Sequence[Outcome], baseline: Sequence[Outcome] | None,
                  thresholds: Thresholds, meta: dict,
-                 generous: Sequence[Outcome] | None = None) -> dict:
+                 generous: Sequence[Outcome] | None = None,
+                 assessment: dict | None = None) -> dict:
     """The whole report (see :mod:`eval.report` for its documented shape)."""
     systems = {"product": system_report(product)}
     if baseline is not None:
@@ -181,23 +184,33 @@ def build_report(product: Sequence[Outcome], baseline: Sequence[Outcome] | None,
     if generous is not None:
         systems["baseline_generous"] = {"overall": summarise(generous),
                                         "by_category": by_category(generous)}
-    overall = systems["product"]["overall"]
-    return {
+    overall = dict(systems["product"]["overall"])
+    if assessment is not None:  # gated as "assessment.<metric>" in thresholds.toml
+        overall["assessment"] = assessment["overall"]
+    else:
+        thresholds = Thresholds(tuple(b for b in thresholds.bounds
+                                      if not b.metric.startswith("assessment.")))
+    report = {
         "meta": meta,
         "systems": systems,
         "gate": {"passed": not gate(overall, thresholds), "broken": gate(overall, thresholds)},
         "targets": target_status(overall, thresholds),
         "failure_kinds": FAILURE_KINDS,
     }
+    if assessment is not None:
+        report["assessment"] = assessment
+    return report
 
 
 def run(assistant: Assistant, questions: Sequence[Question], *, top_k: int = 10,
         as_of: str = EVAL_AS_OF, baseline: bool = False, thresholds: Thresholds | None = None,
-        questions_source: str = "", progress: Progress = no_progress) -> dict:
-    """Evaluate the product (and, with ``baseline``, the naive llama-index pipeline)."""
+        questions_source: str = "", progress: Progress = no_progress,
+        systems_path: Path | None = SYSTEMS_PATH) -> dict:
+    """Evaluate the product (and, with ``baseline``, the naive llama-index pipeline), and the
+    assessment engine on ``systems_path`` (None: skip it)."""
     if not questions:
         raise KbError("no questions to evaluate; check the questions file")
-    as_of = check_as_of(as_of)  # a bad date fails before the model loads
+    as_of = parse_date(as_of)  # a bad date fails before the model loads
     started = time.perf_counter()
     thresholds = thresholds if thresholds is not None else load_thresholds()
     product = ask_all(assistant, questions, top_k=top_k, as_of=as_of, progress=progress)
@@ -210,6 +223,11 @@ def run(assistant: Assistant, questions: Sequence[Question], *, top_k: int = 10,
         base_outcomes, generous, base_meta = evaluate_baseline(
             assistant, questions, top_k=top_k, as_of=as_of, progress=progress)
         base_meta["seconds"] = round(time.perf_counter() - base_started, 1)
+    assessment = None
+    if systems_path is not None:
+        cases = load_cases(systems_path)
+        assessment = assessment_report(assess_all(assistant, cases, progress=progress),
+                                       source=Path(systems_path).name)
     meta = {
         "questions_file": questions_source,
         "questions": len(questions),
@@ -222,4 +240,4 @@ def run(assistant: Assistant, questions: Sequence[Question], *, top_k: int = 10,
         "baseline": base_meta or None,
         "seconds": round(time.perf_counter() - started, 1),
     }
-    return build_report(product, base_outcomes, thresholds, meta, generous)
+    return build_report(product, base_outcomes, thresholds, meta, generous, assessment)

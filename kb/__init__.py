@@ -16,10 +16,12 @@ from kb.errors import (
     UnknownDocument,
     UnknownReference,
 )
+from kb.obligations.assess import Assessment
 from kb.records import Answer, Citation, Document, Kind, Provision, Unit
 
 __all__ = [
     "Answer",
+    "Assessment",
     "Assistant",
     "BadDocument",
     "BadQuestion",

@@ -12,24 +12,25 @@ import logging
 import re
 import threading
 import time
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
 
 from kb.answers.extractive import Answerer, ExtractiveAnswerer
+from kb.answers.lead import lead_with
 from kb.config import Settings
-from kb.errors import BadQuestion
+from kb.errors import BadQuestion, KbError
 from kb.index.embeddings import embed_queries, load_embedder
 from kb.index.store import Snapshot, Store
-from kb.law.dates import ApplicationRule, application_table
-from kb.law.library import Library, today
+from kb.law.dates import ApplicationRule, application_table, parse_date
+from kb.law.library import Library
+from kb.obligations.assess import Assessment, assess, describes_system, lead_quote
 from kb.obligations.catalogue import (
     Obligation,
     dated,
     load_catalogue,
     match_obligations,
     obligation_json,
-    scenario,
 )
+from kb.obligations.scenario import Checklist, scenario
 from kb.records import Answer, Citation, Hit, Provision
 from kb.search.retrieval import Retriever, expand
 
@@ -78,16 +79,6 @@ def clean_question(question: str) -> tuple[str, str]:
             f"{MAX_QUESTION_CHARS} were used."
         )
     return text, ""
-
-
-def check_as_of(as_of: str | None) -> str:
-    """An ISO date (default today), or BadQuestion naming the bad value."""
-    if not as_of:
-        return today()
-    try:
-        return date.fromisoformat(as_of).isoformat()
-    except (TypeError, ValueError):
-        raise BadQuestion(f"as-of must be a date YYYY-MM-DD, got {as_of!r}") from None
 
 
 class _View:
@@ -192,14 +183,14 @@ class Assistant:
         return self._current().snapshot.catalog.state("corpus_version")
 
     def default_as_of(self) -> str:
-        return check_as_of(self.settings.as_of or None)
+        return parse_date(self.settings.as_of or None)
 
     # --- questions --------------------------------------------------------------------------
 
     def retrieve(self, question: str, *, top_k: int = 5, as_of: str | None = None) -> list[Hit]:
         """The ranked passages for ``question``, without composing an answer."""
         text, _ = clean_question(question)
-        day = check_as_of(as_of or self.settings.as_of)
+        day = parse_date(as_of or self.settings.as_of)
         return self._retrieve(self._current(), text, day, _check_top_k(top_k))[1]
 
     def _retrieve(self, view: _View, text: str, day: str,
@@ -215,14 +206,14 @@ class Assistant:
         started = time.perf_counter()
         text, note = clean_question(question)
         top_k = _check_top_k(top_k)
-        day = check_as_of(as_of or self.settings.as_of)
+        day = parse_date(as_of or self.settings.as_of)
         view = self._current()
         matched, hits = self._retrieve(view, text, day, top_k)
         answerer = self._answerer or view.answerer
         draft = answerer.draft(text, hits, expansion=expand(text, view.retriever.rules))
         if draft.abstained:
             log.info("abstained on %r: %s", text, draft.reason)
-        return Answer(
+        answer = Answer(
             question=text,
             text=ABSTAIN_TEXT if draft.abstained else draft.text,
             abstained=draft.abstained,
@@ -231,9 +222,27 @@ class Assistant:
             obligations=[] if draft.abstained else [obligation_json(o) for o in matched],
             related=self._citations(view, hits[:3]) if draft.abstained else [],
             message=note or (draft.reason if draft.abstained else ""),
-            timing_ms=(time.perf_counter() - started) * 1000,
             as_of=day,
         )
+        if describes_system(text):  # "We use X to do Y: what must we do?" (issue 12)
+            answer = self._with_assessment(view, answer, day)
+        return replace(answer, timing_ms=(time.perf_counter() - started) * 1000)
+
+    def _with_assessment(self, view: _View, answer: Answer, day: str) -> Answer:
+        """The answer with the system's assessment attached, led by its deciding provision
+        quoted verbatim as [1]; the verdict itself is rendered by the callers."""
+        try:
+            assessment = self._assess(view, answer.question, None, None, day)
+        except KbError as error:
+            log.info("no assessment for %r: %s", answer.question, error)
+            return answer
+        deciding = assessment.deciding
+        if deciding is not None:
+            provision = view.library.version(deciding.ref, day)
+            if provision is not None:
+                lead = citation(view.library, provision, n=1, score=deciding.score)
+                answer = lead_with(answer, lead, lead_quote(deciding))
+        return replace(answer, assessment=assessment.to_dict())
 
     def _citations(self, view: _View, hits: list[Hit]) -> list[Citation]:
         return [citation(view.library, hit.provision, n=i + 1, score=hit.score)
@@ -247,11 +256,11 @@ class Assistant:
 
     def application_table(self, as_of: str | None = None) -> list[ApplicationRule]:
         """When each provision applies, read from Articles 113 and 111 as in force on ``as_of``."""
-        return self._table(self._current(), check_as_of(as_of or self.settings.as_of))
+        return self._table(self._current(), parse_date(as_of or self.settings.as_of))
 
     def obligations(self, as_of: str | None = None) -> list[Obligation]:
         """The obligations catalogue with application dates as of ``as_of``."""
-        return self._obligations(self._current(), check_as_of(as_of or self.settings.as_of))
+        return self._obligations(self._current(), parse_date(as_of or self.settings.as_of))
 
     @staticmethod
     def _table(view: _View, day: str) -> list[ApplicationRule]:
@@ -269,20 +278,37 @@ class Assistant:
             return view.catalogues[day]
 
     def checklist(self, role: str, system: str, *, facts: dict | None = None,
-                  free_text: str = "", as_of: str | None = None):
+                  free_text: str = "", as_of: str | None = None) -> Checklist:
         """The scenario finder: obligations of ``role`` for a CX ``system``."""
-        day = check_as_of(as_of or self.settings.as_of)
-        try:
-            return scenario(role, system, table=self.application_table(day), facts=facts,
-                            free_text=free_text, as_of=day, catalogue=self.obligations(day))
-        except ValueError as error:
-            raise BadQuestion(str(error)) from None
+        day = parse_date(as_of or self.settings.as_of)
+        view = self._current()
+        return scenario(role, system, table=self._table(view, day), facts=facts,
+                        free_text=free_text, as_of=day, catalogue=self._obligations(view, day))
+
+    def assess(self, description: str, *, role: str | None = None,
+               facts: dict | None = None, as_of: str | None = None) -> Assessment:
+        """Classify a described AI system: risk tier, cited reasons, open questions, duties.
+
+        Every reason quotes its provision as in force on ``as_of`` (default today).
+        """
+        day = parse_date(as_of or self.settings.as_of)
+        return self._assess(self._current(), description, role, facts, day)
+
+    def _assess(self, view: _View, description: str, role: str | None, facts: dict | None,
+                day: str) -> Assessment:
+        def text_of(ref: str) -> str | None:
+            p = view.library.version(ref, day)
+            return p.text if p is not None and not p.deleted else None
+
+        return assess(description, text_of=text_of, table=self._table(view, day),
+                      obligations=self._obligations(view, day), role=role, facts=facts,
+                      as_of=day)
 
     # --- provisions ---------------------------------------------------------------------------
 
     def show(self, ref: str, *, as_of: str | None = None) -> Provision:
         """The provision ``ref`` names ("Art. 50(1)" works too), as in force on ``as_of``."""
-        day = check_as_of(as_of or self.settings.as_of)
+        day = parse_date(as_of or self.settings.as_of)
         exact = self.library.version(ref.strip(), day)
         if exact is not None:
             return exact
@@ -292,7 +318,7 @@ class Assistant:
         return self.library.get(ref.strip(), day)  # raises UnknownReference with a hint
 
     def define(self, term: str, *, as_of: str | None = None) -> Provision:
-        return self.library.define(term, check_as_of(as_of or self.settings.as_of))
+        return self.library.define(term, parse_date(as_of or self.settings.as_of))
 
     def verify(self, ref: str, quote: str) -> Verification:
         """Whether ``quote`` is verbatim official text of ``ref`` (any version of it)."""

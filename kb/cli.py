@@ -12,7 +12,10 @@ import click
 from kb.assistant import Assistant
 from kb.config import Settings
 from kb.console import ISO_DATE, configure_logging, verbose_option
-from kb.errors import KbError
+from kb.errors import BadQuestion, KbError
+from kb.obligations.assess import summary, tier_label
+from kb.obligations.catalogue import ROLES
+from kb.obligations.scenario import SYSTEMS
 from kb.records import Answer, Provision
 
 
@@ -61,6 +64,10 @@ def format_answer(answer: Answer) -> str:
             lines.append(textwrap.fill(
                 f"- {o['title']}: {o['summary']} [{', '.join(o['refs'])}; applies from "
                 f"{o['applies_from']}]", 100, subsequent_indent="  "))
+        lines += ["", "What the official texts say:"]
+    if answer.assessment is not None:
+        lines.append(textwrap.fill("Our summary (plain language, not the legal text): "
+                                   + summary(answer.assessment), 100))
         lines += ["", "What the official texts say:"]
     lines += [textwrap.fill(answer.text, 100), ""]
     shown = answer.citations or answer.related
@@ -162,22 +169,10 @@ def define(term: str, as_json: bool, as_of: str | None) -> None:
     _print_provision(lambda assistant: assistant.define(term, as_of=as_of), as_json)
 
 
-def _choices(names) -> str:
-    return ", ".join(names)
-
-
-def _obligation_help() -> tuple[str, str]:
-    from kb.obligations.catalogue import ROLES, SYSTEMS
-
-    return _choices(ROLES), _choices(SYSTEMS)
-
-
-_ROLES_HELP, _SYSTEMS_HELP = _obligation_help()
-
-
 @cli.command()
-@click.option("--role", required=True, help=f"One of: {_ROLES_HELP}.")
-@click.option("--system", required=True, help=f"One of: {_SYSTEMS_HELP}.")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="Your role.")
+@click.option("--system", required=True, type=click.Choice(list(SYSTEMS)),
+              help="The CX system of the scenario finder.")
 @click.option("--fact", "facts", multiple=True, metavar="KEY=yes|no",
               help="Answer a deciding fact, e.g. --fact high_risk=no (repeatable).")
 @click.option("--describe", default="", help="For --system other: describe the system.")
@@ -216,6 +211,92 @@ def obligations(role: str, system: str, facts: tuple[str, ...], describe: str, f
             click.echo(textwrap.indent(textwrap.fill(o.summary, 96), "    "))
         for question in checklist.open_questions:
             click.echo(f"? {question}")
+
+
+def _fact_answers(facts: tuple[str, ...]) -> dict[str, str]:
+    """--fact KEY=VALUE pairs; the library checks keys and values (exit 1 naming them)."""
+    answers = {}
+    for fact in facts:
+        key, sep, value = fact.partition("=")
+        if not sep:
+            raise click.ClickException(f"--fact must be KEY=yes|no, got {fact!r}")
+        answers[key.strip()] = value.strip()
+    return answers
+
+
+def format_assessment(data: dict) -> str:
+    """The text form of an assessment (its JSON shape): verdict, reasons, questions, duties."""
+    lines = [f"Risk level: {tier_label(data['risk_level'])}",
+             textwrap.fill("Our summary (plain language, not the legal text): " + summary(data),
+                           100), ""]
+    for r in data["reasons"]:
+        lines.append(f"{r['ref']} — {r['why']}")
+        lines.append(textwrap.indent(textwrap.fill(r["text"], 96), "    "))
+        if r["matched"]:
+            lines.append(f"    (matched: {', '.join(r['matched'])})")
+    for c in data["exceptions_considered"]:
+        lines.append(textwrap.fill(f"Considered {c['ref']}: {c['why']}", 100,
+                                   subsequent_indent="  "))
+    for q in data["questions"]:
+        lines.append(textwrap.fill(f"? [{q['key']}] {q['text']}", 100, subsequent_indent="  "))
+    lines.append(f"Obligations for a {data['role'].replace('_', ' ')} (law as of {data['as_of']}):")
+    for o in data["obligations"]:
+        lines.append(f"- {o['title']} — {', '.join(o['refs'])} (applies from {o['applies_from']})")
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("description", required=False)
+@click.option("--batch", type=click.File("r", encoding="utf-8"), default=None,
+              help="Read one system per line from FILE ('-' for stdin): plain text or a JSON "
+                   "object {\"description\", \"role\", \"facts\"}.")
+@click.option("--role", default=None, metavar="ROLE",
+              help="provider, deployer, importer, distributor, authorised_representative, "
+                   "product_manufacturer or gpai_model_provider (default: read from the text).")
+@click.option("--fact", "facts", multiple=True, metavar="KEY=yes|no",
+              help="Answer a deciding fact, e.g. --fact text_only=yes (repeatable).")
+@click.option("--as-of", default=None, metavar="YYYY-MM-DD",
+              help="Assess under the law in force on this date (default: today).")
+@click.option("--json", "as_json", is_flag=True, help="Print the documented JSON shape.")
+def assess(description: str | None, batch, role: str | None, facts: tuple[str, ...],
+           as_of: str | None, as_json: bool) -> None:
+    """Assess an AI system described in plain words: risk tier, cited reasons, obligations.
+
+    Example: python -m kb assess "We use a voice bot to collect overdue bills" --json
+    """
+    if (description is None) == (batch is None):
+        raise click.UsageError("give either a DESCRIPTION or --batch FILE")
+    try:
+        answers = _fact_answers(facts)
+        assistant = _open()
+        if batch is None:
+            data = assistant.assess(description, role=role, facts=answers or None,
+                                    as_of=as_of).to_dict()
+            click.echo(json.dumps(data, ensure_ascii=False) if as_json
+                       else format_assessment(data))
+            return
+        for line in batch:
+            if not line.strip():
+                continue
+            text, line_role, line_facts = line.strip(), role, answers or None
+            try:
+                if text.startswith("{"):
+                    item = json.loads(text)
+                    if not isinstance(item, dict):
+                        raise BadQuestion(f"a JSON line must be an object, got {text[:60]!r}")
+                    text = item.get("description", "")
+                    line_role = item.get("role") or role
+                    line_facts = item.get("facts") or line_facts
+                data = assistant.assess(text, role=line_role, facts=line_facts,
+                                        as_of=as_of).to_dict()
+                shown = format_assessment(data)
+            except (KbError, json.JSONDecodeError) as error:  # a bad line: report, go on
+                message = f"invalid JSON: {error}" if isinstance(error, ValueError) else error
+                data = {"description": text, "error": str(message)}
+                shown = f"{text}\nError: {message}"
+            click.echo(json.dumps(data, ensure_ascii=False) if as_json else shown + "\n")
+    except KbError as error:
+        _fail(error)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -45,3 +45,11 @@ class BadQuestion(KbError):
 
 class BadAmendment(KbError):
     """An amending instruction that cannot be parsed or applied."""
+
+
+class CatalogueError(KbError):
+    """A data file of kb/obligations is malformed; the message names the file, entry and value."""
+
+
+class UnknownChoice(BadQuestion):
+    """A role, system, fact or other closed-vocabulary value that is not one of the valid ones."""

@@ -255,10 +255,11 @@ class Answer:
     message: str = ""  # why it abstained or what was wrong with the question
     timing_ms: float = 0.0
     as_of: str = ""
+    assessment: dict | None = None  # set when the question describes a system (assess JSON)
 
     def to_dict(self) -> dict:
-        """The documented JSON shape of an answer."""
-        return {
+        """The documented JSON shape of an answer; ``assessment`` only when there is one."""
+        data = {
             "question": self.question,
             "answer": self.text,
             "abstained": self.abstained,
@@ -267,3 +268,6 @@ class Answer:
             "as_of": self.as_of,
             "timing_ms": round(self.timing_ms, 1),
         }
+        if self.assessment is not None:
+            data["assessment"] = self.assessment
+        return data

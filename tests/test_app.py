@@ -445,3 +445,38 @@ def test_sources_shows_the_amendment_impact(full_kb, use_kb):
     table = dates.dataframe[0].value
     credit = table[table["Obligation"] == "Credit scoring of individuals is high-risk"]
     assert list(credit["Before"]) == ["2026-08-02"] and list(credit["After"]) == ["2027-12-02"]
+
+
+def test_describe_your_system_shows_tier_reasons_and_updates_with_a_toggle(small_kb, use_kb):
+    use_kb(small_kb)
+    at = open_app("ui/obligations.py")
+    assert not at.exception
+    assert [b.label for b in at.get("download_button")] == ["Download Markdown", "Download CSV"]
+    at.button(key="as-example-credit_scoring").click()
+    at.run(timeout=120)
+    assert not at.exception
+    assert at.text_area(key="as_text").value.startswith("Our bank uses a machine-learning model")
+    badges = [m.value for m in at.markdown if "-badge[" in m.value]
+    assert badges[0] == ":orange-badge[:material/gavel: High-risk]"
+    assert any(m.value.startswith("**Annex III, point 5(b)**") for m in at.markdown)
+    assert any("AI systems intended to be used to evaluate the creditworthiness" in m.value
+               for m in at.markdown)
+    labels = [b.label for b in at.get("download_button")]
+    assert labels[0] == "Download assessment (Markdown)"
+    # Answering the fraud-only question takes the system out of Annex III, point 5(b).
+    at.segmented_control(key="as-fact-fraud_detection_only").set_value("Yes")
+    at.run(timeout=120)
+    assert not at.exception
+    badges = [m.value for m in at.markdown if "-badge[" in m.value]
+    assert badges[0].startswith(":green-badge[:material/gavel: No specific duties")
+    assert any("excludes AI systems used to detect financial fraud" in m.value
+               for m in at.markdown)
+
+
+def test_describe_your_system_with_a_control_character_shows_the_error(small_kb, use_kb):
+    use_kb(small_kb)
+    at = open_app("ui/obligations.py")
+    at.text_area(key="as_text").set_value("chatbot\x07")
+    at.run(timeout=120)
+    assert not at.exception
+    assert "control character" in at.error[0].value

@@ -45,7 +45,8 @@ def test_eval_command_and_its_options_are_documented():
             assert param.help, param.opts
 
 
-@pytest.mark.parametrize("target", ["make run", "make test", "make bench-ingest", "make bench-ask"])
+@pytest.mark.parametrize("target", ["make run", "make test", "make bench-ingest", "make bench-ask",
+                                    "make bench-assess"])
 def test_make_targets_in_the_readme_exist(target):
     makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
     assert re.search(rf"^{target.split()[1]}:", makefile, re.MULTILINE)

@@ -27,3 +27,12 @@ def test_every_answer_on_the_full_corpus_is_verbatim_and_cited(full_report):
                  if f["kind"] == "grounding"]
     assert overall["citation_validity"] == 1.0, grounding[:5]
     assert overall["answers_checked"] > 150
+
+
+def test_assessment_section_lists_every_miss_with_both_parts_of_the_set(full_report):
+    section = full_report["assessment"]
+    overall = section["overall"]
+    assert overall["cases"] >= 150 and overall["errors"] == 0
+    assert {"tuning part", "held-back part", "cx", "near miss"} <= set(section["by_group"])
+    wrong = round((1 - overall["accuracy"]) * overall["cases"])
+    assert len(section["misses"]) == wrong

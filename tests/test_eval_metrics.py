@@ -254,6 +254,9 @@ def test_thresholds_file_records_the_issue_targets_for_every_gated_metric():
         "target_article_hit_5": 0.95, "target_article_mrr": 0.85,
         "target_provision_hit_5": 0.85, "target_citation_validity": 1.0,
         "target_abstention_recall": 0.95, "target_false_abstention": 0.05,
+        "target_assessment.accuracy": 0.92, "target_assessment.prohibited_f1": 0.92,
+        "target_assessment.high_risk_f1": 0.92, "target_assessment.macro_f1": 0.88,
+        "target_assessment.deciding_ref_found": 0.90, "target_assessment.unclear_rate": 0.05,
     }
     assert data["min"]["citation_validity"] == 1.0
     for key, value in data["min"].items():
@@ -313,7 +316,9 @@ def test_eval_cli_on_the_smoke_set_writes_the_report_with_valid_citations(
     ], env=_env(small_kb))
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
-    assert set(report) == {"meta", "systems", "gate", "targets", "failure_kinds"}
+    assert set(report) == {"meta", "systems", "gate", "targets", "failure_kinds", "assessment"}
+    assert report["assessment"]["overall"]["cases"] == 213
+    assert report["assessment"]["overall"]["errors"] == 0
     assert list(report["systems"]) == ["product"]
     product = report["systems"]["product"]
     overall = product["overall"]
@@ -339,3 +344,48 @@ def test_eval_cli_reports_a_missing_questions_file_without_a_traceback(tmp_path)
     assert result.exit_code == 1
     assert "cannot read the questions file" in result.output
     assert "Traceback" not in result.output
+
+
+# --- the assessment metrics ---------------------------------------------------------------
+
+from eval.assessment import Case, Result, ref_match  # noqa: E402
+from eval.assessment import summarise as summarise_assessment  # noqa: E402
+
+
+def _case(id_: str, level: str, deciding: tuple[str, ...] = ()) -> Case:
+    return Case(id_, "a system", None, {}, None, level, (level,), deciding)
+
+
+def test_assessment_summary_scores_each_tier_and_the_deciding_refs():
+    results = [
+        Result(_case("a", "prohibited", ("Article 5(1)(f)",)), "prohibited", ("prohibited",),
+               ("Article 5(1)(f)",), 1.0),
+        Result(_case("b", "high_risk", ("Annex III, point 4(a)",)), "minimal", ("minimal",),
+               ("Annex III, point 4",), 1.0),
+        Result(_case("c", "minimal"), "minimal", ("minimal",), (), 1.0),
+        Result(_case("d", "limited", ("Article 50(1)",)), "unclear", (), (), 1.0),
+    ]
+    s = summarise_assessment(results)
+    assert s["accuracy"] == 0.5
+    assert s["tiers"]["prohibited"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0,
+                                        "support": 1}
+    assert s["tiers"]["high_risk"]["f1"] == 0.0
+    assert s["tiers"]["minimal"] == {"precision": 0.5, "recall": 1.0, "f1": 0.6667,
+                                     "support": 1}
+    assert s["unclear_rate"] == 0.25
+    assert s["deciding_ref_found"] == round(2 / 3, 4)  # "Annex III, point 4" nests 4(a)
+    assert s["macro_f1"] == round((1.0 + 0.0 + 0.0 + 0.6667) / 4, 4)
+
+
+def test_ref_match_accepts_nesting_but_not_siblings():
+    assert ref_match("Article 5(1)(h)", "Article 5(1)(h)(iii)")
+    assert not ref_match("Article 5(1)(b)", "Article 5(1)(ba)")
+    assert not ref_match("Article 50(1)", "Article 5(1)")
+
+
+def test_held_back_part_is_fixed_by_the_id_and_about_30_percent():
+    held = [Case(f"sys-{i:03d}", "x", None, {}, None, "minimal", ("minimal",), ()).held_back
+            for i in range(1, 214)]
+    assert 0.2 < sum(held) / len(held) < 0.4
+    assert held == [Case(f"sys-{i:03d}", "y", None, {}, None, "limited", ("limited",),
+                         ()).held_back for i in range(1, 214)]

@@ -96,5 +96,68 @@ def test_obligations_json_for_a_chatbot_provider(small_kb):
 
 def test_obligations_unknown_system_lists_the_valid_ones(small_kb):
     result = run(small_kb, "obligations", "--role", "deployer", "--system", "toaster")
-    assert result.exit_code == 1
-    assert "unknown system 'toaster'; valid: customer_service_chatbot, voice_bot" in result.output
+    assert result.exit_code == 2
+    assert "'toaster' is not one of 'customer_service_chatbot', 'voice_bot'" in result.output
+
+
+ASSESS_KEYS = ["description", "role", "role_assumed", "risk_level", "tiers", "reasons",
+               "exceptions_considered", "questions", "obligations", "as_of", "timing_ms"]
+
+
+def test_assess_json_prints_the_documented_object(small_kb):
+    result = run(small_kb, "assess", "Our bank uses a model to decide who gets a loan.",
+                 "--json", "--as-of", "2026-12-15")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert list(data) == ASSESS_KEYS
+    assert data["risk_level"] == "high_risk"
+    assert data["reasons"][0]["ref"] == "Annex III, point 5(b)"
+
+
+def test_assess_text_shows_our_summary_and_the_quoted_provision(small_kb):
+    result = run(small_kb, "assess", "We use a chatbot to answer customer questions.",
+                 "--fact", "interacts_with_people=yes")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Risk level: Transparency duties only (limited risk)\n")
+    assert "Our summary (plain language, not the legal text):" in result.output
+    assert "Article 50(1) — People interact directly with the AI system" in result.output
+
+
+def test_assess_batch_reads_text_and_json_lines_and_reports_bad_lines(small_kb):
+    lines = ("Spam filter on our mail gateway\n"
+             '{"description": "We sell an app that reads anger in callers\' voices", '
+             '"role": "provider"}\n'
+             '{"description": "chatbot", "role": "king"}\n'
+             "{not json\n")
+    result = run(small_kb, "assess", "--batch", "-", "--json", input=lines)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert [r.get("risk_level") for r in rows] == ["minimal", "high_risk", None, None]
+    assert list(rows[0]) == ASSESS_KEYS
+    assert rows[1]["role"] == "provider" and rows[1]["role_assumed"] is False
+    assert rows[2] == {"description": "chatbot", "error": "unknown role 'king'; valid: provider, "
+                       "deployer, importer, distributor, authorised_representative, "
+                       "product_manufacturer, gpai_model_provider"}
+    assert rows[3]["error"].startswith("invalid JSON:")
+
+
+def test_assess_bad_input_exits_1_naming_the_value(small_kb):
+    empty = run(small_kb, "assess", "   ")
+    assert empty.exit_code == 1 and "Please describe the AI system" in empty.output
+    role = run(small_kb, "assess", "A chatbot", "--role", "king")
+    assert role.exit_code == 1 and "unknown role 'king'" in role.output
+    fact = run(small_kb, "assess", "A chatbot", "--fact", "colour=yes")
+    assert fact.exit_code == 1 and "unknown fact 'colour'" in fact.output
+    value = run(small_kb, "assess", "A chatbot", "--fact", "text_only=perhaps")
+    assert value.exit_code == 1 and "fact 'text_only' must be yes or no, got 'perhaps'" in \
+        value.output
+    long = run(small_kb, "assess", "x" * 5001)
+    assert long.exit_code == 1 and "5001 characters long" in long.output
+
+
+def test_ask_about_a_described_system_prints_our_summary_first(small_kb):
+    result = run(small_kb, "ask", "We use AI to screen CVs and rank candidates for our "
+                 "contact-centre jobs. Is that high-risk?", "--as-of", "2026-12-15")
+    assert result.exit_code == 0, result.output
+    assert "Our summary (plain language, not the legal text): High-risk." in result.output
+    assert "[1] Annex III, point 4(a)" in result.output

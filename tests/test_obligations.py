@@ -22,13 +22,12 @@ from ingest.eurlex import parse_eurlex
 from ingest.instructions import entry_into_force, parse_instructions
 from ingest.manifest import find, load_manifest
 from ingest.parsers import parse_document, source_files
+from kb.errors import BadQuestion, CatalogueError
 from kb.law.dates import application_table, chapter_resolver
 from kb.obligations.catalogue import (
     CATALOGUE_PATH,
     ROLES,
     SCOPES,
-    SYSTEMS,
-    CatalogueError,
     Obligation,
     ObligationSpec,
     dated,
@@ -36,9 +35,9 @@ from kb.obligations.catalogue import (
     match_obligations,
     obligation_json,
     parse_catalogue,
-    scenario,
     sentence_count,
 )
+from kb.obligations.scenario import SYSTEMS, SYSTEMS_PATH, load_systems, parse_systems, scenario
 from kb.records import Provision
 from kb.text import words
 
@@ -393,13 +392,13 @@ def test_other_system_adds_obligations_matching_the_description(in_force):
 
 
 def test_unknown_role_system_fact_and_date_are_rejected(in_force):
-    with pytest.raises(ValueError, match="unknown role 'customer'"):
+    with pytest.raises(BadQuestion, match="unknown role 'customer'"):
         scenario("customer", "voice_bot", table=None, catalogue=in_force)
-    with pytest.raises(ValueError, match="unknown system 'fax'"):
+    with pytest.raises(BadQuestion, match="unknown system 'fax'"):
         scenario("provider", "fax", table=None, catalogue=in_force)
-    with pytest.raises(ValueError, match="unknown fact 'is_big'"):
+    with pytest.raises(BadQuestion, match="unknown fact 'is_big'"):
         scenario("provider", "voice_bot", table=None, facts={"is_big": True}, catalogue=in_force)
-    with pytest.raises(ValueError, match="as_of must be an ISO date"):
+    with pytest.raises(BadQuestion, match="as-of must be a date YYYY-MM-DD, got '27.11.2026'"):
         scenario("provider", "voice_bot", table=None, as_of="27.11.2026", catalogue=in_force)
 
 
@@ -631,3 +630,40 @@ def test_generative_system_already_on_the_market_gets_the_transition(table):
     assert found["transparency-legacy-generative-marking"] == "applies from 2026-12-02"
     assert "transparency-synthetic-content-marking" not in found
     assert found["transparency-chatbot-disclosure"] == "applies"
+
+
+# --- data-file validation (pydantic) ------------------------------------------------------
+
+
+def test_catalogue_error_names_the_file_the_entry_and_the_value(raw):
+    with pytest.raises(CatalogueError, match=r"^obligations\.yaml: obligation "
+                       r"'ai-literacy-measures': roles: unknown role 'customer'"):
+        parse_catalogue(broken(raw, roles=["customer"]))
+
+
+def test_unknown_field_in_an_obligation_is_rejected(raw):
+    with pytest.raises(CatalogueError, match="obligation 'ai-literacy-measures': colour"):
+        parse_catalogue(broken(raw, colour="blue"))
+
+
+def test_systems_file_reproduces_the_finder_systems(specs):
+    systems = load_systems(SYSTEMS_PATH, catalogue=specs)
+    assert systems == SYSTEMS
+    assert systems["credit_scoring"].given[0] == ("high_risk", True)
+    assert "high-risk-risk-management" in systems["credit_scoring"].obligations  # @high_risk
+
+
+def test_systems_file_with_an_unknown_obligation_names_file_system_and_id(specs):
+    data = yaml.safe_load(SYSTEMS_PATH.read_text(encoding="utf-8"))
+    data["systems"][0]["obligations"].append("no-such-duty")
+    with pytest.raises(CatalogueError, match="systems.yaml: system 'customer_service_chatbot': "
+                       "unknown obligation id 'no-such-duty'"):
+        parse_systems(data, specs)
+
+
+def test_systems_file_with_an_unknown_scope_names_the_scope(specs):
+    data = yaml.safe_load(SYSTEMS_PATH.read_text(encoding="utf-8"))
+    data["systems"][1]["scopes"] = ["everything"]
+    with pytest.raises(CatalogueError, match="system 'voice_bot': scopes: unknown scope "
+                       "'everything'"):
+        parse_systems(data, specs)

@@ -1,7 +1,8 @@
-"""Obligations page: pick a role and a CX system, get the AI Act checklist as of a date,
-answer the open questions, see when each duty applies, download it.
+"""Obligations page: describe a system and get its assessment (``ui.assessment``), or pick
+a role and a CX system, get the AI Act checklist as of a date, answer the open questions,
+see when each duty applies, download it.
 
-The checklist comes from ``kb.obligations.catalogue.scenario``; dates from ``kb.law.dates``
+The checklist comes from ``kb.obligations.scenario.scenario``; dates from ``kb.law.dates``
 (read from Article 113 of the text in force, so an amendment moves them).
 """
 
@@ -14,8 +15,10 @@ import pandas as pd
 import streamlit as st
 
 from kb.errors import KbError
-from kb.obligations.catalogue import ROLES, SYSTEMS, Checklist, load_catalogue
+from kb.obligations.catalogue import ROLES, load_catalogue
+from kb.obligations.scenario import SYSTEMS, Checklist
 from ui import as_of, get_assistant
+from ui.assessment import render_assessment
 from ui.widgets import browse_link, escape_markdown
 
 ANSWERS = ("Yes", "No")
@@ -63,11 +66,12 @@ def _questions(checklist: Checklist, facts: dict[str, bool], questions: dict[str
         st.segmented_control(escape_markdown(question), ANSWERS, key=f"fact-{key}")
 
 
-def _timeline(checklist: Checklist, day: str) -> None:
+def _timeline(items: list, day: str) -> None:
+    """When each checklist item applies, coloured by status, with the as-of date marked."""
     rows = [
         {"Obligation": item.obligation.title, "Applies from": item.date,
          "Status": _status_group(item.status), "Legal basis": ", ".join(item.obligation.refs)}
-        for item in checklist.items
+        for item in items
     ]
     if not rows:
         return
@@ -121,9 +125,12 @@ def render() -> None:
     assistant = get_assistant()
     day = as_of()
     st.title("Your obligations")
-    st.markdown("Pick your role and the kind of AI system you use with customers to get a "
+    st.markdown("Describe your AI system, or pick your role and a common CX system, to get a "
                 "checklist of AI Act obligations and when each applies.  \nPlain-language "
                 "summaries, not legal advice: the linked provisions are authoritative.")
+    render_assessment(assistant, day, _timeline)
+    st.divider()
+    st.subheader("Or pick a common CX system")
     left, right = st.columns(2)
     role = left.selectbox("Your role", ROLES, format_func=role_label, key="ob_role",
                           index=ROLES.index("deployer"))
@@ -154,7 +161,7 @@ def render() -> None:
     if not checklist.items:
         st.caption("No obligation in the catalogue matches this role and system.")
     else:
-        _timeline(checklist, day)
+        _timeline(list(checklist.items), day)
         _items(checklist)
     with st.container(horizontal=True, gap="small"):
         name = f"ai-act-checklist-{system}-{role}-{day}"

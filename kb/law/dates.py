@@ -12,7 +12,9 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 
+from kb.errors import BadQuestion
 from kb.index.catalog import in_force
 from kb.records import Provision, Unit
 
@@ -442,3 +444,17 @@ def chapter_resolver(provisions: Iterable[Provision]) -> Callable[[str], str]:
         return labels.get(match.group(1), "") if match else ""
 
     return chapter_of
+
+
+def parse_date(value: str | None, *, name: str = "as-of") -> str:
+    """The one date validator: an ISO date (today when empty), or BadQuestion naming it.
+
+    >>> parse_date("2026-12-02")
+    '2026-12-02'
+    """
+    if not value:
+        return date.today().isoformat()
+    try:
+        return date.fromisoformat(value).isoformat()
+    except (TypeError, ValueError):
+        raise BadQuestion(f"{name} must be a date YYYY-MM-DD, got {value!r}") from None
