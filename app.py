@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import asynccontextmanager
 from datetime import date
 
 import streamlit as st
@@ -42,6 +43,27 @@ def warm_start(_assistant: Assistant) -> threading.Thread:
     thread = threading.Thread(target=_warm, args=(_assistant,), name="warm-up", daemon=True)
     thread.start()
     return thread
+
+
+@asynccontextmanager
+async def _lifespan(_app):
+    """At server start (``streamlit run app.py`` serves :data:`app`), open the knowledge
+    base and warm it up in the background, before any browser connects."""
+
+    def start() -> None:
+        try:
+            warm_start(get_assistant())
+        except KbError as error:  # no index yet: the first page says how to build it
+            log.warning("not warmed up: %s", error)
+
+    threading.Thread(target=start, name="open-kb", daemon=True).start()
+    yield
+
+
+if __name__ != "__main__":
+    # Imported by `streamlit run app.py` to serve the page with a start-up hook (the page
+    # itself runs this file as __main__, where main() below renders it).
+    app = st.App(__file__, lifespan=_lifespan)
 
 
 def _sidebar(corpus_version: str, default_as_of: str, documents: int) -> None:

@@ -149,15 +149,16 @@ def plan(settings: Settings, store: Store, *, rebuild: bool = False) -> Plan:
     """Compare the manifest with the live index: which documents to embed, keep or drop."""
     documents = load_manifest(settings.manifest_path)
     hashes = document_hashes(settings, documents)
-    live = None if rebuild else store.live()
+    live = store.live()  # replaced by the new generation; copied from unless rebuilding
     records = {r.document.id: r for r in live.catalog.documents()} if live else {}
     added, replaced, unchanged = [], [], []
     old_ids = set(records) | _catalog_ids(store)
     for doc in documents:
         if doc.id not in old_ids:
             added.append(doc.id)
-        elif doc.id not in records or records[doc.id].source_hash != hashes[doc.id]:
-            replaced.append(doc.id)  # changed, or its vectors are lost (rebuild)
+        elif (rebuild or doc.id not in records
+              or records[doc.id].source_hash != hashes[doc.id]):
+            replaced.append(doc.id)  # changed, rebuilt, or its vectors are lost
         else:
             unchanged.append(doc.id)
     wanted = {d.id for d in documents}

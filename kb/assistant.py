@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 from kb.answers.extractive import Answerer, ExtractiveAnswerer
 from kb.answers.lead import lead_with
+from kb.answers.scope import instruction_reason
 from kb.config import Settings
 from kb.errors import BadQuestion, KbError
 from kb.index.embeddings import embed_queries, load_embedder
@@ -224,7 +225,7 @@ class Assistant:
             message=note or (draft.reason if draft.abstained else ""),
             as_of=day,
         )
-        if describes_system(text):  # "We use X to do Y: what must we do?" (issue 12)
+        if describes_system(text) and not instruction_reason(text):  # "We use X: must we…?"
             answer = self._with_assessment(view, answer, day)
         return replace(answer, timing_ms=(time.perf_counter() - started) * 1000)
 

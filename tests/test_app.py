@@ -15,6 +15,7 @@ from ui import get_assistant
 from ui.widgets import answer_body, escape_markdown, highlight, table_of_contents
 
 ROOT = Path(__file__).resolve().parent.parent
+FIXTURE_CORPUS = ROOT / "tests" / "fixtures" / "corpus"
 APP = str(ROOT / "app.py")
 BOT_QUESTION = "Do I have to tell customers they're talking to a bot?"
 HOSTILE_REF = "Guidelines C(2026) 5054, para. 15"
@@ -375,6 +376,35 @@ def test_admin_bad_upload_changes_nothing(fresh_kb, use_kb):
 
 
 # --- no index -------------------------------------------------------------------------------
+
+
+def test_app_follows_ingest_add_and_remove_from_a_shell(fresh_kb, use_kb, tmp_path):
+    """The README's maintainer commands, run while the app is up: no restart, no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    use_kb(fresh_kb)
+    at = open_app()
+    ask(at, BOT_QUESTION)
+    assert not at.exception
+    assert "· 3 documents" in " ".join(c.value for c in at.sidebar.caption)
+    env = {**os.environ, "KB_CORPUS_DIR": str(fresh_kb.corpus_dir),
+           "KB_DATA_DIR": str(fresh_kb.data_dir), "CHROMA_HOST": "", "KB_COLLECTION": "kb"}
+    source = tmp_path / "nl.md"
+    source.write_text((FIXTURE_CORPUS / "guideline-excerpt.md").read_text(encoding="utf-8"),
+                      encoding="utf-8")
+    for command in (["add", str(source), "--id", "nl-guidance", "--title", "Dutch guidance",
+                     "--kind", "national_guidance"], ["remove", "nl-guidance"]):
+        done = subprocess.run([sys.executable, "-m", "ingest", *command], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        ask(at, BOT_QUESTION)
+        assert not at.exception
+        assert not at.error, [e.value for e in at.error]
+        assert "\\[1\\] Article 50(1)" in [s.value for s in at.subheader]
+        count = 4 if command[0] == "add" else 3
+        assert f"· {count} documents" in " ".join(c.value for c in at.sidebar.caption)
 
 
 def test_missing_index_shows_the_build_command(small_kb, use_kb, tmp_path):
