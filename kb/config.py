@@ -7,7 +7,7 @@ test keeps in step).  Everything else receives a :class:`Settings`.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +33,10 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "", "Token that unlocks maintainer actions in the app; empty disables them."
     ),
     "KB_LOG_LEVEL": ("WARNING", "Log level for the CLI and app (DEBUG, INFO, WARNING)."),
+    "KB_API_TOKEN": (
+        "",
+        "Bearer token the HTTP API requires on every endpoint but /health; empty means open.",
+    ),
 }
 
 
@@ -60,6 +64,7 @@ class Settings:
     as_of: str = ""
     admin_token: str = ""
     log_level: str = "WARNING"
+    api_token: str = field(default="", repr=False)  # a secret: kept out of logs
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -82,6 +87,7 @@ class Settings:
             as_of=_get("KB_AS_OF"),
             admin_token=_get("KB_ADMIN_TOKEN"),
             log_level=_get("KB_LOG_LEVEL").upper(),
+            api_token=_get("KB_API_TOKEN"),
         )
 
     def with_(self, **changes) -> Settings:
