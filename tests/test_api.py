@@ -358,3 +358,20 @@ def test_response_schemas_name_exactly_the_fields_returned(api, small_kb):
                                                                  "quote": "x"}).json())
     assert fields("DocumentOut") == list(api.get("/documents").json()["documents"][0])
     assert fields("HealthOut") == list(api.get("/health").json())
+
+
+@pytest.mark.corpus
+def test_full_corpus_refs_with_slashes_and_answers_over_http(full_kb, full_assistant):
+    with serving(create_app(full_kb, assistant=full_assistant)) as url, \
+            httpx.Client(base_url=url, timeout=60) as client:
+        ref = "Regulation (EU) 2026/1744, Article 1, point (7)"
+        shown = client.get(f"/provisions/{ref}")
+        assert shown.status_code == 200
+        assert shown.json()["ref"] == ref
+        assert shown.json()["doc_id"] == "ai-omnibus-2026"
+        gdpr = client.get("/provisions/Article 22 GDPR").json()
+        assert (gdpr["ref"], gdpr["doc_id"]) == ("Article 22 GDPR", "gdpr")
+        question = "When do the high-risk obligations for credit scoring apply?"
+        data = client.post("/ask", json={"question": question, "as_of": "2026-01-01"}).json()
+        expected = full_assistant.ask(question, as_of="2026-01-01").to_dict()
+        assert without_timing(data) == without_timing(expected)
