@@ -48,9 +48,14 @@ class Unavailable(Exception):
     """The knowledge base could not be opened (503)."""
 
 
-def require_token(request: Request,
-                  credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> None:
-    """Check the bearer token against KB_API_TOKEN (no check when it is empty)."""
+async def require_token(
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+) -> None:
+    """Check the bearer token against KB_API_TOKEN (no check when it is empty).
+
+    The dependencies are ``async`` so that they run on the event loop: a sync one would cost
+    every request an extra hop through the thread pool.
+    """
     # Starlette decodes headers as latin-1: encoding back gives the bytes as sent.
     given = credentials.credentials.encode("latin-1") if credentials else b""
     if not token_ok(given, request.app.state.holder.settings.api_token):
@@ -60,9 +65,12 @@ def require_token(request: Request,
         )
 
 
-def get_assistant(request: Request) -> Assistant:
+async def get_assistant(request: Request) -> Assistant:
+    holder: AssistantHolder = request.app.state.holder
     try:
-        return request.app.state.holder.get()
+        if holder.loaded:
+            return holder.get()
+        return await anyio.to_thread.run_sync(holder.get)  # opening blocks: not on the loop
     except KbError as error:
         raise Unavailable(str(error)) from None
 
