@@ -223,14 +223,16 @@ def obligations(role: str, system: str, facts: tuple[str, ...], describe: str, f
               help="Interface to listen on (0.0.0.0 for every interface).")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535),
               help="TCP port.")
-def serve(host: str, port: int) -> None:
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 16),
+              help="Server processes, each with its own model and index in memory.")
+def serve(host: str, port: int, workers: int) -> None:
     """Serve the HTTP API (OpenAPI docs at /docs); KB_API_TOKEN requires a bearer token.
 
     Example: python -m kb serve --port 8080
     """
     from kb.serve.api import run
 
-    run(Settings.from_env(), host=host, port=port)
+    run(Settings.from_env(), host=host, port=port, workers=workers)
 
 
 @cli.command()

@@ -28,6 +28,7 @@ from kb.serve.shared import (
     AssistantHolder,
     document_json,
     one_line,
+    passive_openmp,
     provision_json,
     token_ok,
     verification_json,
@@ -230,9 +231,20 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
     return app
 
 
-def run(settings: Settings, *, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Serve the API with uvicorn until interrupted."""
+def run(settings: Settings, *, host: str = "127.0.0.1", port: int = 8080,
+        workers: int = 1) -> None:
+    """Serve the API with uvicorn until interrupted.
+
+    With ``workers`` > 1, uvicorn starts that many processes, each building its own app (and
+    loading its own model and index) from the environment; ``settings`` must be what
+    ``Settings.from_env()`` gives.
+    """
     import uvicorn
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
-                access_log=settings.log_level in ("DEBUG", "INFO"))
+    passive_openmp()
+    options = {"host": host, "port": port, "log_level": settings.log_level.lower(),
+               "access_log": settings.log_level in ("DEBUG", "INFO")}
+    if workers == 1:
+        uvicorn.run(create_app(settings), **options)
+    else:
+        uvicorn.run("kb.serve.api:create_app", factory=True, workers=workers, **options)

@@ -30,6 +30,7 @@ from kb.serve.shared import (
     AssistantHolder,
     document_json,
     one_line,
+    passive_openmp,
     provision_json,
     token_ok,
     verification_json,
@@ -247,6 +248,7 @@ class BearerGuard:
 def run(settings: Settings, *, http: bool = False, host: str = "127.0.0.1",
         port: int = 8765) -> None:
     """Serve over stdio (default) or streamable HTTP at http://HOST:PORT/mcp."""
+    passive_openmp()
     holder = AssistantHolder(settings)
     server = build_server(holder=holder)
     if not http:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import hmac
 import logging
+import os
+import sys
 import threading
 
 from kb.assistant import Assistant
@@ -66,6 +68,20 @@ class AssistantHolder:
                 self._assistant, self._error = opened, None
                 log.info("knowledge base loaded: corpus version %s", opened.corpus_version)
             return self._assistant
+
+
+def passive_openmp() -> None:
+    """Let idle OpenMP threads sleep instead of spin, in a server process (call before torch
+    is imported; an explicit OMP_WAIT_POLICY wins).
+
+    torch's OpenMP workers spin after each forward pass.  In a server, where each request
+    embeds on a pool thread, that spinning took the cores from the next request: on this
+    2-core machine sequential /ask calls ran 3-5 answers/s instead of 20 until a burst of
+    concurrent requests made OpenMP throttle its spinning (``python -m eval.bench api``).
+    """
+    if "torch" in sys.modules:
+        log.warning("torch is already imported; OMP_WAIT_POLICY can no longer be set")
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def provision_json(assistant: Assistant, p: Provision) -> dict:
