@@ -240,6 +240,9 @@ def api(count: int, clients: int, rounds: int, workers: int) -> None:
     """HTTP /ask against in-process ask (same run), throughput, start-up to first answer."""
     import httpx
 
+    from kb.serve.shared import passive_openmp
+
+    passive_openmp()  # the in-process side runs with the server's OpenMP setting
     settings = Settings.from_env()
     questions = _questions(count)
     port = _free_port()

@@ -77,7 +77,8 @@ def passive_openmp() -> None:
     torch's OpenMP workers spin after each forward pass.  In a server, where each request
     embeds on a pool thread, that spinning took the cores from the next request: on this
     2-core machine sequential /ask calls ran 3-5 answers/s instead of 20 until a burst of
-    concurrent requests made OpenMP throttle its spinning (``python -m eval.bench api``).
+    concurrent requests made OpenMP throttle its spinning (measured with ``python -m eval.bench
+    api`` while other processes also used the machine).
     """
     if "torch" in sys.modules:
         log.warning("torch is already imported; OMP_WAIT_POLICY can no longer be set")
