@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +22,7 @@ from click.testing import CliRunner
 from conftest import copy_corpus, settings_for
 
 from kb.cli import cli
+from kb.config import ROOT
 from kb.serve.api import INTERNAL_ERROR, create_app
 
 QUESTIONS = [
@@ -303,6 +307,34 @@ def test_token_protects_every_endpoint_but_health(guarded):
 
 def test_without_a_token_setting_no_header_is_needed(api):
     assert api.get("/documents", headers={"Authorization": "Bearer anything"}).status_code == 200
+
+
+def test_kb_serve_command_starts_the_api_with_its_token(small_kb, tmp_path):
+    port = free_port()
+    env = {**os.environ, "KB_CORPUS_DIR": str(small_kb.corpus_dir), "HF_HUB_OFFLINE": "1",
+           "KB_DATA_DIR": str(small_kb.data_dir), "CHROMA_HOST": "", "KB_API_TOKEN": "s3cret"}
+    log = (tmp_path / "serve.log").open("w")
+    process = subprocess.Popen([sys.executable, "-m", "kb", "serve", "--port", str(port)],
+                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                health = httpx.get(f"{url}/health", timeout=5)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None and time.monotonic() < deadline, \
+                    (tmp_path / "serve.log").read_text()
+                time.sleep(0.2)
+        assert health.json()["index_loaded"] is True  # loaded before the port opens
+        assert httpx.get(f"{url}/documents").status_code == 401
+        answer = httpx.post(f"{url}/ask", json={"question": "What is a deployer?"},
+                            headers={"Authorization": "Bearer s3cret"}, timeout=60)
+        assert answer.json()["citations"][0]["ref"] == "Article 3(4)"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 # --- concurrency and schema ---------------------------------------------------------------------
