@@ -297,6 +297,39 @@ def assess(description: str | None, batch, role: str | None, facts: tuple[str, .
             click.echo(json.dumps(data, ensure_ascii=False) if as_json else shown + "\n")
     except KbError as error:
         _fail(error)
+# --- servers (issue 15): the HTTP API and the MCP server, thin layers over Assistant ------------
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on (0.0.0.0 for every interface).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535),
+              help="TCP port.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 16),
+              help="Server processes, each with its own model and index in memory.")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs); KB_API_TOKEN requires a bearer token.
+
+    Example: python -m kb serve --port 8080
+    """
+    from kb.serve.api import run
+
+    run(Settings.from_env(), host=host, port=port, workers=workers)
+
+
+@cli.command()
+@click.option("--http", "use_http", is_flag=True,
+              help="Serve streamable HTTP at http://HOST:PORT/mcp instead of stdio.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="With --http: interface.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535),
+              help="With --http: TCP port.")
+def mcp(use_http: bool, host: str, port: int) -> None:
+    """Run the MCP server: stdio for desktop clients, or --http for streamable HTTP.
+
+    Example: python -m kb mcp
+    """
+    from kb.serve.mcp import run
+
+    run(Settings.from_env(), http=use_http, host=host, port=port)
 
 
 def main() -> None:  # pragma: no cover - console entry point
