@@ -268,7 +268,7 @@ def test_missing_index_is_503_with_the_build_command_until_it_is_built(template_
         assert answer.json()["citations"][0]["ref"] == "Article 3(4)"
 
 
-def test_unexpected_errors_are_a_one_line_500_and_logged(fresh_kb, caplog):
+def test_a_catalog_damaged_under_the_server_is_a_503_with_the_rebuild_command(fresh_kb):
     from kb.assistant import Assistant
 
     assistant = Assistant.open(fresh_kb)  # the catalog is open from here on
@@ -276,11 +276,28 @@ def test_unexpected_errors_are_a_one_line_500_and_logged(fresh_kb, caplog):
             httpx.Client(base_url=url, timeout=60) as client:
         assert client.get("/documents").status_code == 200
         fresh_kb.catalog_path.write_bytes(b"not a database" * 512)  # damaged under the server
-        with caplog.at_level(logging.ERROR, logger="kb.serve.api"):
-            response = client.get("/documents")
+        response = client.get("/documents")
+    assert response.status_code == 503
+    assert "python -m ingest --rebuild" in response.json()["detail"]
+    assert "Traceback" not in response.text
+
+
+def test_unexpected_errors_are_a_one_line_500_and_logged(fresh_kb, caplog, monkeypatch):
+    from kb.assistant import Assistant
+
+    assistant = Assistant.open(fresh_kb)
+
+    def bug(self):  # stands for any bug in the library: not a KbError
+        raise ZeroDivisionError("secret internals /data/catalog.sqlite")
+
+    monkeypatch.setattr(Assistant, "library", property(bug))
+    with serving(create_app(fresh_kb, assistant=assistant)) as url, \
+            httpx.Client(base_url=url, timeout=60) as client, \
+            caplog.at_level(logging.ERROR, logger="kb.serve.api"):
+        response = client.get("/documents")
     assert response.status_code == 500
     assert response.json() == {"detail": INTERNAL_ERROR}
-    assert "Traceback" not in response.text and "sqlite" not in response.text
+    assert "Traceback" not in response.text and "secret" not in response.text
     assert any(r.exc_info and "unexpected error on GET /documents" in r.getMessage()
                for r in caplog.records)
 

@@ -14,7 +14,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from kb.assistant import MAX_TOP_K
-from kb.obligations.catalogue import ROLES, SYSTEMS
+from kb.obligations.catalogue import ROLES
+from kb.obligations.scenario import SYSTEMS
 
 Role = Literal[ROLES]  # type: ignore[valid-type]  # the catalogue's roles, listed in the schema
 System = Literal[tuple(SYSTEMS)]  # type: ignore[valid-type]
