@@ -1,7 +1,8 @@
 """Maintainers' operations on the corpus: status, add a document, remove one.
 
-``add_document`` checks a new file completely (parses it) before it touches the corpus or
-the manifest, so bad input changes nothing.  Both leave indexing to ``pipeline.sync``.
+``add_document`` checks a new file completely (parses it; a language version is also
+checked against its original's refs) before it touches the corpus or the manifest, so bad
+input changes nothing.  Both leave indexing to ``pipeline.sync``.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import re
 import shutil
 from pathlib import Path
 
-from ingest.manifest import check_id, find, load_manifest, save_manifest
+from ingest.manifest import check_id, check_translation_of, find, load_manifest, save_manifest
 from ingest.parsers import SUFFIXES, parse_document, source_files
 from ingest.pipeline import document_hashes
+from ingest.translations import checked_translation
 from kb.errors import BadDocument, DuplicateId
 from kb.index.store import Store
 from kb.records import Document, Kind
@@ -59,8 +61,11 @@ def add_document(
     cite_as: str = "",
     amends: str = "",
     note: str = "",
+    language: str = "en",
+    translation_of: str = "",
 ) -> Document:
-    """Copy ``file`` into the corpus and list it in the manifest, after checking it parses."""
+    """Copy ``file`` into the corpus and list it in the manifest, after checking it parses
+    (and, for a language version, that it has exactly its original's refs)."""
     source = Path(file).expanduser().resolve()
     documents = load_manifest(settings.manifest_path)
     check_id(doc_id)
@@ -74,6 +79,11 @@ def add_document(
         raise BadDocument(str(error)) from None
     if amends:
         find(documents, amends)
+    language = (language or "en").strip().lower()
+    original = None
+    if translation_of:
+        original = find(documents, translation_of)
+        cite_as = cite_as or original.cite_as
     if not source.is_file():
         raise BadDocument(f"file not found: {file}")
     parser = parser_for(source, kind_value)
@@ -83,11 +93,17 @@ def add_document(
     doc = Document(
         id=doc_id, title=title, kind=kind_value, file=str(target), parser=parser, issuer=issuer,
         date=date, identifier=identifier, url=url,
-        cite_as=cite_as or _cite_as(title, identifier, kind_value),
-        note=note, amends=amends,
+        cite_as=cite_as if original else cite_as or _cite_as(title, identifier, kind_value),
+        note=note, amends=amends, language=language, translation_of=translation_of,
     )
     # Parse from where the file is now: a bad file never reaches the corpus.
-    parse_document(source.parent, Document(**{**_fields(doc), "file": source.name}))
+    here = Document(**{**_fields(doc), "file": source.name})
+    if original is None:
+        parse_document(source.parent, here)
+    else:
+        check_translation_of(doc, documents)
+        checked_translation(source.parent, here, original,
+                            parse_document(settings.corpus_dir, original))
     destination = settings.corpus_dir / target
     destination.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, destination)
@@ -110,6 +126,10 @@ def remove_document(settings, doc_id: str) -> Document:
     dependants = [d.id for d in documents if d.amends == doc_id]
     if dependants:
         raise BadDocument(f"{doc_id} is amended by {', '.join(dependants)}; remove those first")
+    versions = [d.id for d in documents if d.translation_of == doc_id]
+    if versions:
+        raise BadDocument(f"{doc_id} has language versions {', '.join(versions)}; "
+                          "remove those first")
     files = source_files(settings.corpus_dir, doc)
     save_manifest(settings.manifest_path, [d for d in documents if d.id != doc_id])
     for path in files:
@@ -143,6 +163,8 @@ def status(settings) -> dict:
                 "date": r.document.date,
                 "identifier": r.document.identifier,
                 "file": r.document.file,
+                "language": r.document.language,
+                "translation_of": r.document.translation_of,
                 "hash": r.source_hash,
                 "chunks": r.chunk_count,
                 "units": r.unit_counts,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from kb.errors import BadDocument
@@ -93,4 +94,7 @@ def parse_document(corpus_dir: Path, doc: Document) -> list[Provision]:
         provisions = parse_guideline_markdown(text, doc)
     if not provisions:
         raise BadDocument(f"{doc.id}: no provisions found in {path.name}")
+    lang = (doc.language or "en").strip().lower()
+    if lang != "en":
+        provisions = [replace(p, lang=lang) for p in provisions]
     return provisions

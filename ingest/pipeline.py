@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from ingest.chunking import chunk_document
 from ingest.manifest import load_manifest
 from ingest.parsers import parse_document, source_files, source_hash
+from ingest.translations import build_translations, split_translations
 from kb.config import Settings
 from kb.index.catalog import Catalog, DocumentRecord, StoredChunk, stored, write_catalog
 from kb.index.embeddings import embed_texts, load_embedder, max_tokens, token_counter
@@ -177,6 +178,7 @@ def _collection_ok(store: Store) -> bool:
 
 
 def _build(settings, store, documents, hashes, old, old_records, report, progress) -> None:
+    documents, translated = split_translations(documents)  # language versions: catalog only
     changed_ids = set(report.added + report.replaced)
     parsed: dict[str, list[Provision]] = {}
     for i, doc in enumerate(documents):
@@ -190,6 +192,8 @@ def _build(settings, store, documents, hashes, old, old_records, report, progres
     embedder = load_embedder(settings.embed_model)
     count = token_counter(embedder)
     limit = max_tokens(embedder)
+    translations = build_translations(settings.corpus_dir, translated, documents, parsed, old,
+                                      hashes, count_tokens=count, max_tokens=limit)
     new_name = next_generation(store)
     collection = store.client.create_collection(new_name, metadata={"hnsw:space": "cosine"})
     try:
@@ -229,8 +233,10 @@ def _build(settings, store, documents, hashes, old, old_records, report, progres
                 [a.to_dict() for a in amendments] if amendments else _old_amendments(old)
             ),
         }
-        write_catalog(settings.catalog_path, documents=records, provisions=provisions,
-                      chunks=chunks, state=state)
+        write_catalog(settings.catalog_path, documents=records + translations.records,
+                      provisions=provisions, chunks=chunks, state=state,
+                      translations=translations.provisions,
+                      translation_chunks=translations.chunks)
     except BaseException:
         log.warning("ingest failed; the previous index is unchanged")
         _drop(store, new_name)

@@ -1,5 +1,8 @@
 """The catalog: a SQLite file beside the vectors with documents, every version of every
-provision, every chunk, and which Chroma collection is live.
+provision, every chunk, and which Chroma collection is live.  Language versions of a
+document (the German and French AI Act) have tables of their own, ``translations`` and
+``translation_chunks``, so that everything reading ``provisions`` and ``chunks`` keeps
+seeing one wording per ref and version.
 
 Ingest writes a complete new catalog to a temporary file and renames it over the old one,
 so readers always see one consistent state (the rename is atomic).  Query time reads it.
@@ -31,7 +34,17 @@ CREATE TABLE chunks (
     valid_until TEXT, text TEXT, embed_text TEXT, hash TEXT, position INTEGER
 );
 CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE translations (
+    source TEXT, doc_id TEXT, lang TEXT, ref TEXT, position INTEGER, data TEXT,
+    PRIMARY KEY (doc_id, lang, ref)
+);
+CREATE TABLE translation_chunks (
+    id TEXT PRIMARY KEY, source TEXT, lang TEXT, doc_id TEXT, ref TEXT, part INTEGER,
+    valid_from TEXT, valid_until TEXT, text TEXT, embed_text TEXT, hash TEXT, position INTEGER
+);
 """
+# Chunk columns in StoredChunk order.
+_CHUNK_COLUMNS = "id, doc_id, ref, part, valid_from, valid_until, text, embed_text, hash"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +149,38 @@ class Catalog:
         rows = self._db.execute(sql + " ORDER BY doc_id, position", args)
         return [StoredChunk(*row) for row in rows]
 
+    def _translation_rows(self, sql: str, args: tuple) -> list:
+        try:
+            return self._db.execute(sql, args).fetchall()
+        except sqlite3.OperationalError as error:  # a catalog written before translations
+            if "no such table" in str(error):
+                return []
+            raise
+
+    def translations(self, lang: str | None = None, *, source: str | None = None
+                     ) -> list[Provision]:
+        """Provisions of the language versions (in one language, or of one language
+        version ``source``), in document order.  Each carries its original's doc_id and ref."""
+        where = [(clause, value) for clause, value in (("lang = ?", lang), ("source = ?", source))
+                 if value]
+        sql = "SELECT data FROM translations"
+        if where:
+            sql += " WHERE " + " AND ".join(clause for clause, _ in where)
+        rows = self._translation_rows(sql + " ORDER BY source, position",
+                                      tuple(value for _, value in where))
+        return [Provision.from_dict(json.loads(data)) for (data,) in rows]
+
+    def translation_chunks(self, lang: str | None = None) -> list[StoredChunk]:
+        """Chunks of the language versions' provisions, for lexical search in that language
+        (the bundled embedding model is English-only, so they have no vectors)."""
+        sql = f"SELECT {_CHUNK_COLUMNS} FROM translation_chunks"
+        args: tuple = ()
+        if lang:
+            sql += " WHERE lang = ?"
+            args = (lang,)
+        rows = self._translation_rows(sql + " ORDER BY source, position", args)
+        return [StoredChunk(*row) for row in rows]
+
 
 def stored(chunk: Chunk) -> StoredChunk:
     """The catalog form of a new chunk."""
@@ -153,8 +198,14 @@ def write_catalog(
     provisions: dict[str, list[Provision]],
     chunks: dict[str, list[StoredChunk]],
     state: dict[str, str],
+    translations: dict[str, list[Provision]] | None = None,
+    translation_chunks: dict[str, list[StoredChunk]] | None = None,
 ) -> None:
-    """Write a complete catalog to ``path`` atomically (temporary file, then rename)."""
+    """Write a complete catalog to ``path`` atomically (temporary file, then rename).
+
+    ``translations`` and ``translation_chunks`` are keyed by the language version's
+    document id (``source``); their records carry the original's doc_id and refs.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.unlink(missing_ok=True)
@@ -181,6 +232,19 @@ def write_catalog(
             db.executemany(
                 "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(*(getattr(c, f) for f in c.__slots__), i) for i, c in enumerate(items)],
+            )
+        for source, items in (translations or {}).items():
+            db.executemany(
+                "INSERT INTO translations VALUES (?, ?, ?, ?, ?, ?)",
+                [(source, p.doc_id, p.lang, p.ref, i, json.dumps(p.to_dict()))
+                 for i, p in enumerate(items)],
+            )
+        for source, items in (translation_chunks or {}).items():
+            lang = next((p.lang for p in (translations or {}).get(source, ())), "")
+            db.executemany(
+                "INSERT INTO translation_chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(c.id, source, lang, c.doc_id, c.ref, c.part, c.valid_from, c.valid_until,
+                  c.text, c.embed_text, c.hash, i) for i, c in enumerate(items)],
             )
         db.executemany("INSERT INTO state VALUES (?, ?)", list(state.items()))
     os.replace(tmp, path)
