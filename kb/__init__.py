@@ -16,6 +16,7 @@ from kb.errors import (
     UnknownDocument,
     UnknownReference,
 )
+from kb.law.library import Rendition
 from kb.records import Answer, Citation, Document, Kind, Provision, Unit
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "KbError",
     "Kind",
     "Provision",
+    "Rendition",
     "Settings",
     "Unit",
     "UnknownDocument",

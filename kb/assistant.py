@@ -20,9 +20,9 @@ from kb.answers.extractive import Answerer, ExtractiveAnswerer
 from kb.config import Settings
 from kb.errors import BadQuestion
 from kb.index.store import Store
-from kb.law.library import Library, today
+from kb.law.library import Library, Rendition, today
 from kb.obligations.catalogue import obligation_json
-from kb.records import Answer, Citation, Provision
+from kb.records import LANGUAGES, Answer, Citation, Provision
 from kb.search.retrieval import Hit, Retriever, expand
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ class Verification:
     ok: bool
     ref: str
     reason: str = ""
+    lang: str = ""  # language of the wording the quote was found in
 
 
 def clean_question(question: str) -> tuple[str, str]:
@@ -70,6 +71,18 @@ def clean_question(question: str) -> tuple[str, str]:
             f"{MAX_QUESTION_CHARS} were used."
         )
     return text, ""
+
+
+def check_lang(lang: str) -> str:
+    """A supported language code, or BadQuestion naming the valid ones.
+
+    >>> check_lang(" DE ")
+    'de'
+    """
+    code = lang.strip().lower() if isinstance(lang, str) else ""
+    if code not in LANGUAGES:
+        raise BadQuestion(f"unsupported language {lang!r}; use one of {', '.join(LANGUAGES)}")
+    return code
 
 
 def check_as_of(as_of: str | None) -> str:
@@ -184,12 +197,14 @@ class Assistant:
 
     def citation(self, p: Provision, *, n: int = 1, score: float = 0.0) -> Citation:
         doc = self.library.documents.get(p.doc_id)
+        if p.lang != "en":
+            doc = self.library.language_version(p.doc_id, p.lang) or doc
         return Citation(
             n=n, ref=p.ref, doc_id=p.doc_id, unit=p.unit, text=p.text, url=p.url, score=score,
             article=p.article, paragraph=p.paragraph, point=_point(p), annex=p.annex,
             recital=p.recital, page=p.page, title=p.title,
             doc_title=doc.title if doc else "", doc_kind=doc.kind.value if doc else "",
-            valid_from=p.valid_from, version_source=p.version_source,
+            valid_from=p.valid_from, version_source=p.version_source, lang=p.lang,
         )
 
     # --- obligations and dates ------------------------------------------------------------------
@@ -230,8 +245,15 @@ class Assistant:
 
     # --- provisions ---------------------------------------------------------------------------
 
-    def show(self, ref: str, *, as_of: str | None = None) -> Provision:
-        """The provision ``ref`` names ("Art. 50(1)" works too), as in force on ``as_of``."""
+    def show(self, ref: str, *, as_of: str | None = None, lang: str | None = None) -> Provision:
+        """The provision ``ref`` names ("Art. 50(1)" works too), as in force on ``as_of``.
+
+        ``lang`` ("de", "fr"): its official wording in that language, or the English text
+        where the provision was amended in English only (see :meth:`translation` for the
+        note that says so).
+        """
+        if lang:
+            return self.translation(ref, lang, as_of=as_of).provision
         day = check_as_of(as_of or self.settings.as_of)
         exact = self.library.version(ref.strip(), day)
         if exact is not None:
@@ -241,19 +263,29 @@ class Assistant:
             return found[0].provision
         return self.library.get(ref.strip(), day)  # raises UnknownReference with a hint
 
+    def translation(self, ref: str, lang: str, *, as_of: str | None = None) -> Rendition:
+        """``ref`` in ``lang`` as in force on ``as_of``, with a note when the text shown is
+        English (an amendment with no official wording in ``lang`` yet)."""
+        code = check_lang(lang)
+        day = check_as_of(as_of or self.settings.as_of)
+        return self.library.translation(self.show(ref, as_of=day).ref, code, day)
+
     def define(self, term: str, *, as_of: str | None = None) -> Provision:
         return self.library.define(term, check_as_of(as_of or self.settings.as_of))
 
-    def verify(self, ref: str, quote: str) -> Verification:
-        """Whether ``quote`` is verbatim official text of ``ref`` (any version of it)."""
-        versions = self.library.versions(ref)
-        if not versions:
+    def verify(self, ref: str, quote: str, lang: str | None = None) -> Verification:
+        """Whether ``quote`` is verbatim official text of ``ref`` (any version of it), in
+        ``lang`` ("en", "de", "fr") or, without ``lang``, in any official language."""
+        code = check_lang(lang) if lang else None
+        if not self.library.versions(ref):
             return Verification(False, ref, "unknown ref")
         if not quote.strip():
             return Verification(False, ref, "empty quote")
-        if any(quote in p.text for p in versions):
-            return Verification(True, ref)
-        return Verification(False, ref, "text differs from the official wording")
+        for p in self.library.wordings(ref, code):
+            if quote in p.text:
+                return Verification(True, ref, lang=p.lang)
+        where = f" in {LANGUAGES[code]}" if code else ""
+        return Verification(False, ref, f"text differs from the official wording{where}")
 
     def verify_answer(self, answer: Answer) -> list[Verification]:
         """Check every sentence of an answer against the provision its marker cites."""
@@ -264,7 +296,7 @@ class Assistant:
             if citation is None:
                 results.append(Verification(False, f"[{sentence.n}]", "marker cites nothing"))
             else:
-                results.append(self.verify(citation.ref, sentence.text))
+                results.append(self.verify(citation.ref, sentence.text, citation.lang))
         return results
 
 
