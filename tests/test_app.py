@@ -334,6 +334,9 @@ def test_sources_lists_documents_and_corpus_version(small_kb, use_kb):
     assert metrics["Corpus version"] == info["corpus_version"]
     table = at.dataframe[0].value
     assert list(table["Id"]) == [d["id"] for d in info["documents"]]
+    languages = dict(zip(table["Id"], table["Language"], strict=True))
+    assert languages["eu-ai-act"] == "en"
+    assert languages["eu-ai-act-de"] == "de (version of eu-ai-act; catalog only)"
     assert "Maintainer actions are disabled" in at.info[0].value
     assert not at.file_uploader
 
