@@ -15,7 +15,8 @@ from datetime import date
 import streamlit as st
 
 from kb import Assistant, IndexMissing, KbError, Settings
-from ui import AS_OF_KEY, PAGES, get_assistant, init_session
+from kb.records import LANGUAGES
+from ui import AS_OF_KEY, LANG_KEY, PAGES, get_assistant, init_session
 from ui.widgets import escape_markdown
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,13 @@ def _sidebar(corpus_version: str, default_as_of: str, documents: int) -> None:
             min_value=date(2024, 1, 1), max_value=date(2035, 12, 31), format="YYYY-MM-DD",
             help="Answers and texts use the wording in force on this date "
                  "(amendments apply from their own dates).",
+        )
+        st.radio(
+            "Language of the official texts", list(LANGUAGES), key=LANG_KEY, horizontal=True,
+            format_func=str.upper,
+            help="Browse shows each provision's official wording in this language. Where an "
+                 "amendment exists in English only, the English text in force is shown, "
+                 "with a note.",
         )
         st.caption(f"Corpus version `{corpus_version or 'unknown'}` · {documents} documents")
         st.caption("Quotes official texts verbatim. Not legal advice.")

@@ -16,6 +16,7 @@ from kb.errors import (
     UnknownDocument,
     UnknownReference,
 )
+from kb.law.library import Rendition
 from kb.obligations.assess import Assessment
 from kb.records import Answer, Citation, Document, Kind, Provision, Unit
 
@@ -32,6 +33,7 @@ __all__ = [
     "KbError",
     "Kind",
     "Provision",
+    "Rendition",
     "Settings",
     "Unit",
     "UnknownDocument",

@@ -281,6 +281,40 @@ def test_browse_lists_answers_of_this_session_that_cite_it(small_kb, use_kb):
     assert any(m.value.startswith("- " + escape_markdown(BOT_QUESTION)) for m in at.markdown)
 
 
+def test_sidebar_language_picker_offers_the_official_languages(small_kb, use_kb):
+    use_kb(small_kb)
+    at = open_app()
+    assert not at.exception
+    picker = at.sidebar.radio(key="language")
+    assert list(picker.options) == ["EN", "DE", "FR"] and picker.value == "en"
+
+
+def test_browse_in_german_shows_the_german_wording_and_link(small_kb, use_kb):
+    use_kb(small_kb)
+    at = open_app("ui/browse.py", ref="Article 50(1)")
+    at.sidebar.radio(key="language").set_value("de")
+    at.run(timeout=120)
+    assert not at.exception
+    assert at.subheader[0].value == "Article 50(1)"
+    assert "Transparenzpflichten für Anbieter und Betreiber" in at.caption[1].value
+    assert any(m.value.startswith("(1) Die Anbieter stellen sicher") for m in at.markdown)
+    assert at.code[0].value.startswith("Article 50(1), Verordnung (EU) 2024/1689")
+    assert at.code[0].value.endswith("https://eur-lex.europa.eu/eli/reg/2024/1689/oj/deu#050.001")
+    assert not at.info  # German wording in force: no note
+    at.sidebar.radio(key="language").set_value("fr")
+    at.run(timeout=120)
+    assert any(m.value.startswith("1\\. Les fournisseurs veillent") for m in at.markdown)
+
+
+def test_browse_in_french_of_an_english_only_guideline_says_so(small_kb, use_kb):
+    use_kb(small_kb)
+    at = open_app("ui/browse.py", ref="Guidelines C(2026) 5054, para. 1")
+    at.sidebar.radio(key="language").set_value("fr")
+    at.run(timeout=120)
+    assert not at.exception
+    assert at.info[0].value.startswith("No French wording of Commission Guidelines")
+
+
 def test_browse_unknown_ref_warns(small_kb, use_kb):
     use_kb(small_kb)
     at = open_app("ui/browse.py", ref="Article 999")
@@ -301,6 +335,9 @@ def test_sources_lists_documents_and_corpus_version(small_kb, use_kb):
     assert metrics["Corpus version"] == info["corpus_version"]
     table = at.dataframe[0].value
     assert list(table["Id"]) == [d["id"] for d in info["documents"]]
+    languages = dict(zip(table["Id"], table["Language"], strict=True))
+    assert languages["eu-ai-act"] == "en"
+    assert languages["eu-ai-act-de"] == "de (version of eu-ai-act; catalog only)"
     assert "Maintainer actions are disabled" in at.info[0].value
     assert not at.file_uploader
 
@@ -460,6 +497,25 @@ def test_browse_amended_article_shows_both_versions(full_kb, use_kb):
     assert not at.exception
     assert any(m.value.startswith("Providers and deployers of AI systems shall take measures "
                                   "to ensure, to their best extent") for m in at.markdown)
+
+
+@pytest.mark.corpus
+def test_browse_amended_article_in_german_shows_english_with_the_note(full_kb, use_kb):
+    use_kb(full_kb)
+    at = open_app("ui/browse.py", ref="Article 4")
+    at.sidebar.radio(key="language").set_value("de")
+    at.run(timeout=120)
+    assert not at.exception
+    assert [i.value for i in at.info] == [
+        "German wording of this amended provision not yet in the knowledge base; the English "
+        "text is shown."]
+    assert "/oj/deu" not in at.code[0].value
+    # Before the amendment applied, the German 2024 wording is the law.
+    at.date_input(key="as_of_date").set_value(date(2026, 1, 1))
+    at.run(timeout=120)
+    assert not at.exception and not at.info
+    assert any(m.value.startswith("Die Anbieter und Betreiber von KI-Systemen ergreifen")
+               for m in at.markdown)
 
 
 @pytest.mark.corpus

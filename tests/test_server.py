@@ -75,8 +75,8 @@ def server_kb(chroma_server, tmp_path):
 
 def test_ingest_and_ask_through_a_chroma_server(server_kb):
     report = sync(server_kb)
-    assert report.added == ["eu-ai-act", "guidelines-ai-system-definition",
-                            "guidelines-transparency-art50"]
+    assert report.added == ["eu-ai-act", "eu-ai-act-de", "eu-ai-act-fr",
+                            "guidelines-ai-system-definition", "guidelines-transparency-art50"]
     assert not server_kb.chroma_dir.exists()  # vectors live in the server, not on local disk
     store = Store(server_kb)
     assert store.collection.count() == report.chunks_embedded
