@@ -193,6 +193,10 @@ def remove_document(settings: Settings, doc_id: str, *, index: bool = True, wait
         if dependants:
             raise BadDocument(
                 f"{doc_id} is amended by {', '.join(dependants)}; remove those first")
+        versions = [d.id for d in documents if d.translation_of == doc_id]
+        if versions:
+            raise BadDocument(f"{doc_id} has language versions {', '.join(versions)}; "
+                              "remove those first")
         save_manifest(settings.manifest_path, [d for d in documents if d.id != doc_id])
         for path in source_files(settings.corpus_dir, doc):
             path.unlink(missing_ok=True)

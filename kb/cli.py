@@ -16,7 +16,7 @@ from kb.errors import BadQuestion, KbError
 from kb.obligations.assess import summary, tier_label
 from kb.obligations.catalogue import ROLES
 from kb.obligations.scenario import SYSTEMS
-from kb.records import LANGUAGES, Answer, Provision
+from kb.records import LANGUAGES, Answer, Provision, provision_json
 
 
 def output_options(command):
@@ -132,13 +132,7 @@ def format_provision(p: Provision, assistant: Assistant, note: str = "") -> str:
 
 
 def _provision_json(p: Provision, assistant: Assistant, note: str = "") -> str:
-    data = assistant.citation(p).to_dict()
-    data.update({"title": p.title, "deleted": p.deleted, "term": p.term})
-    if note:
-        data["note"] = note
-    data.pop("n")
-    data.pop("score")
-    return json.dumps(data, ensure_ascii=False)
+    return json.dumps(provision_json(assistant.citation(p), p, note), ensure_ascii=False)
 
 
 def _print_provision(find, as_json: bool) -> None:

@@ -244,6 +244,18 @@ class Citation:
         }
 
 
+def provision_json(citation: Citation, p: Provision, note: str = "") -> dict:
+    """The documented JSON of one provision (``kb show --json``, ``GET /provisions/{ref}``):
+    its citation without rank, plus title, deleted flag, defined term and an optional note."""
+    data = citation.to_dict()
+    data.update({"title": p.title, "deleted": p.deleted, "term": p.term})
+    if note:
+        data["note"] = note
+    data.pop("n")
+    data.pop("score")
+    return data
+
+
 @dataclass(frozen=True, slots=True)
 class Sentence:
     """One sentence of an answer: verbatim text and the citation it comes from."""

@@ -168,6 +168,31 @@ def test_verify_of_an_unknown_ref_says_so_without_official_text(api):
                     "official_text": None, "url": None}
 
 
+def test_assess_returns_exactly_the_json_of_kb_assess(api, assistant):
+    description = "We use AI to infer the emotions of our call-centre agents from their voice."
+    response = api.post("/assess", json={"description": description, "as_of": "2026-12-15"})
+    assert response.status_code == 200
+    data = response.json()
+    expected = assistant.assess(description, as_of="2026-12-15").to_dict()
+    assert {k: v for k, v in data.items() if k != "timing_ms"} == {
+        k: v for k, v in expected.items() if k != "timing_ms"}
+    assert data["risk_level"] == "prohibited"
+    assert data["reasons"][0]["ref"] == "Article 5(1)(f)"
+    assert assistant.verify("Article 5(1)(f)", data["reasons"][0]["text"]).ok
+
+
+@pytest.mark.parametrize("body, status, detail", [
+    ({"description": ""}, 422, "description"),
+    ({"description": "x" * 5001}, 422, "description"),
+    ({"description": "A chatbot", "role": "king"}, 422, "role"),
+    ({"description": "A chatbot", "facts": {"is_big": True}}, 400, "unknown fact 'is_big'"),
+])
+def test_assess_bad_input_names_the_field_or_the_value(api, body, status, detail):
+    response = api.post("/assess", json=body)
+    assert response.status_code == status
+    assert detail in json.dumps(response.json()["detail"])
+
+
 def test_obligations_is_the_scenario_finder_checklist(api, assistant):
     response = api.get("/obligations", params={"role": "deployer",
                                                "system": "customer_emotion_analytics",
@@ -376,8 +401,7 @@ def test_twenty_parallel_asks_equal_the_sequential_answers(api):
 def test_openapi_lists_every_endpoint_with_its_schema(api):
     schema = api.get("/openapi.json").json()
     assert set(schema["paths"]) == {"/ask", "/provisions/{ref}", "/definitions/{term}", "/verify",
-                                    "/obligations", "/health", "/documents"}
-    assert "/assess" not in schema["paths"]  # until the assessment engine exists
+                                    "/assess", "/obligations", "/health", "/documents"}
     for path, operations in schema["paths"].items():
         for operation in operations.values():
             ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
@@ -395,7 +419,10 @@ def test_response_schemas_name_exactly_the_fields_returned(api, small_kb):
         return list(components[name]["properties"])
 
     answer = api.post("/ask", json={"question": "Must our chatbot tell customers it is an AI?"})
-    assert fields("AnswerOut") == list(answer.json())
+    assert fields("AnswerOut") == [*answer.json(), "assessment"]  # only for system descriptions
+    described = api.post("/assess", json={"description": "A chatbot answers customers."}).json()
+    assert fields("AssessmentOut") == list(described)
+    assert fields("ReasonOut") == list(described["reasons"][0])
     assert fields("CitationOut") == list(answer.json()["citations"][0])
     assert fields("ObligationOut") == list(answer.json()["obligations"][0])
     assert fields("ProvisionOut") == list(api.get("/provisions/Article 50(1)").json())

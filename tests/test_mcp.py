@@ -19,7 +19,8 @@ from mcp.client.streamable_http import streamable_http_client
 from kb.serve.mcp import INSTRUCTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
-TOOLS = {"ask_ai_act", "show_provision", "define_term", "verify_quote", "find_obligations"}
+TOOLS = {"ask_ai_act", "show_provision", "define_term", "verify_quote", "find_obligations",
+         "assess_system"}
 pytestmark = pytest.mark.anyio
 
 
@@ -46,9 +47,9 @@ def text_of(result) -> str:
     return "\n".join(block.text for block in result.content)
 
 
-async def test_lists_the_five_tools_with_grounding_instructions(client):
+async def test_lists_the_six_tools_with_grounding_instructions(client):
     tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-    assert set(tools) == TOOLS  # no assess_system until the assessment engine exists
+    assert set(tools) == TOOLS
     for name in ("ask_ai_act", "show_provision", "define_term"):
         assert "Quote only text that these tools return" in tools[name].description, name
         assert "cite its ref" in tools[name].description, name
@@ -91,6 +92,21 @@ async def test_show_provision_returns_verbatim_text_and_link(client, assistant):
     assert (data["ref"], data["text"], data["url"]) == (
         "Article 50(1)", official.text, official.url)
     assert text_of(result) == f"Article 50(1) — {official.title}\n{official.text}\n<{official.url}>"
+
+
+async def test_assess_system_quotes_the_deciding_provision(client, assistant):
+    description = "Our bank scores loan applicants' creditworthiness with a machine-learning model."
+    result = await client.call_tool("assess_system", {"description": description,
+                                                      "as_of": "2026-12-15"})
+    assert result.is_error is False
+    data = result.structured_content
+    assert data["risk_level"] == "high_risk"
+    assert data["reasons"][0]["ref"] == "Annex III, point 5(b)"
+    assert assistant.verify("Annex III, point 5(b)", data["reasons"][0]["text"]).ok
+    assert text_of(result).startswith("Risk level: high_risk")
+    bad = await client.call_tool("assess_system", {"description": "A bot",
+                                                   "facts": {"is_big": True}})
+    assert bad.is_error is True and "unknown fact 'is_big'" in text_of(bad)
 
 
 async def test_define_term_returns_the_article_3_definition(client, assistant):

@@ -115,6 +115,16 @@ def verify(body: schemas.VerifyRequest, assistant: AssistantDep) -> dict:
     return verification_json(assistant, body.ref, body.quote)
 
 
+@router.post("/assess", response_model=schemas.AssessmentOut, tags=["obligations"])
+def assess(body: schemas.AssessRequest, assistant: AssistantDep) -> JSONResponse:
+    """Assess a described AI system: risk tier, the deciding provisions quoted verbatim,
+    exceptions considered, open deciding questions and dated obligations
+    (``python -m kb assess --json``)."""
+    result = assistant.assess(body.description, role=body.role, facts=body.facts or None,
+                              as_of=_iso(body.as_of))
+    return JSONResponse(result.to_dict())
+
+
 @router.get("/obligations", response_model=schemas.ChecklistOut, tags=["obligations"])
 def obligations(
     assistant: AssistantDep,

@@ -73,6 +73,14 @@ FIND = (
     "a system not in the list; answer open questions through 'facts' "
     "(e.g. {\"high_risk\": false})."
 )
+ASSESS = (
+    "Assess an AI system described in plain words under the EU AI Act: its risk tier "
+    "(prohibited, high_risk, limited = Article 50 transparency duties, minimal), every reason "
+    "with the deciding provision's verbatim text and our plain-language 'why', the exceptions "
+    "considered, the deciding questions still open (answer them through 'facts' by key) and the "
+    "dated obligations of the role. Quote only the returned provision texts and cite their "
+    "refs; the 'why' and obligation summaries are our words, not the law."
+)
 _READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
                              open_world_hint=False)
 
@@ -120,6 +128,18 @@ def verification_text(data: dict) -> str:
     if data["official_text"] is not None:
         text += f" Official text of {data['ref']}: {data['official_text']} <{data['url']}>"
     return text
+
+
+def assessment_text(data: dict) -> str:
+    lines = [f"Risk level: {data['risk_level']} (tiers: {', '.join(data['tiers']) or 'none'}); "
+             f"role {data['role']}{' (assumed)' if data['role_assumed'] else ''}, "
+             f"law as of {data['as_of']}."]
+    lines += [f"{r['ref']}: {r['why']} Official text: {r['text']}" for r in data["reasons"]]
+    lines += [f"Considered {c['ref']}: {c['why']}" for c in data["exceptions_considered"]]
+    lines += [f"Open question [{q['key']}]: {q['text']}" for q in data["questions"]]
+    lines += [f"Obligation (our summary): {o['title']} ({', '.join(o['refs'])}; applies from "
+              f"{o['applies_from']})" for o in data["obligations"]]
+    return "\n".join(lines)
 
 
 def checklist_text(data: dict) -> str:
@@ -201,6 +221,20 @@ def build_server(settings: Settings | None = None, *,
         data = call(lambda a: a.checklist(role, system, facts=facts or {}, free_text=describe,
                                           as_of=_iso(as_of)).to_dict())
         return _result(checklist_text(data), data)
+
+    @server.tool(description=ASSESS, annotations=_READ_ONLY)
+    def assess_system(
+        description: Annotated[str, Field(min_length=1, max_length=5000,
+                                          description="What the system does, in plain words.")],
+        role: Annotated[schemas.Role | None, Field(
+            description="Your role; read from the description if omitted.")] = None,
+        facts: Annotated[dict[str, bool] | None, Field(
+            description="Answers to deciding facts by key, e.g. {\"text_only\": true}.")] = None,
+        as_of: AsOf = None,
+    ) -> Annotated[CallToolResult, schemas.AssessmentOut]:
+        data = call(lambda a: a.assess(description, role=role, facts=facts or None,
+                                       as_of=_iso(as_of)).to_dict())
+        return _result(assessment_text(data), data)
 
     @server.resource("aiact://provision/{ref}{?as_of}", name="provision",
                      title="A provision, verbatim", mime_type="text/plain",

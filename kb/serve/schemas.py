@@ -60,6 +60,7 @@ class CitationOut(BaseModel):
     score: float
     version_source: str = Field(description="The amending act of this wording; '' if original.")
     valid_from: str | None
+    lang: str = Field(description="Language of the quoted wording: en, de or fr.")
 
 
 class ObligationOut(BaseModel):
@@ -73,6 +74,55 @@ class ObligationOut(BaseModel):
     applies_from: str
 
 
+class AssessRequest(_Request):
+    description: str = Field(min_length=1, max_length=5000,
+                             description="The AI system, described in plain words.",
+                             examples=["We use a voice bot that reads callers' emotions to "
+                                       "prioritise complaints."])
+    role: Role | None = Field(default=None, description="Your role; read from the text if "
+                                                        "omitted (role_assumed says so).")
+    facts: dict[str, bool] = Field(default_factory=dict,
+                                   description="Answers to deciding facts by key, e.g. "
+                                               "{\"text_only\": true}.")
+    as_of: date | None = Field(default=None, description="Assess under the law in force on "
+                                                         "this date; default today.")
+
+
+class ReasonOut(BaseModel):
+    ref: str = Field(description="The deciding provision.")
+    text: str = Field(description="Its verbatim official text in force on the date.")
+    why: str = Field(description="Our plain-language reason, not the legal text.")
+    score: float
+    matched: list[str] = Field(description="Words of the description that matched.")
+
+
+class ConsideredOut(BaseModel):
+    ref: str
+    why: str
+
+
+class QuestionOut(BaseModel):
+    key: str = Field(description="Pass it back in 'facts' to answer.")
+    text: str = Field(description="The question and what its answer would change.")
+    options: list[str]
+
+
+class AssessmentOut(BaseModel):
+    """The JSON of ``python -m kb assess --json`` (``Assessment.to_dict()``)."""
+
+    description: str
+    role: str
+    role_assumed: bool
+    risk_level: Literal["prohibited", "high_risk", "limited", "minimal", "unclear"]
+    tiers: list[str]
+    reasons: list[ReasonOut]
+    exceptions_considered: list[ConsideredOut]
+    questions: list[QuestionOut]
+    obligations: list[ObligationOut]
+    as_of: str
+    timing_ms: float
+
+
 class AnswerOut(BaseModel):
     """The JSON of ``python -m kb ask --json`` (``Answer.to_dict()``)."""
 
@@ -83,6 +133,8 @@ class AnswerOut(BaseModel):
     obligations: list[ObligationOut]
     as_of: str
     timing_ms: float
+    assessment: AssessmentOut | None = Field(
+        default=None, description="Present only when the question describes a system.")
 
 
 class ProvisionOut(BaseModel):
@@ -101,6 +153,7 @@ class ProvisionOut(BaseModel):
     text: str = Field(description="Verbatim official text.")
     version_source: str
     valid_from: str | None
+    lang: str = Field(description="Language of the wording: en, de or fr.")
     title: str
     deleted: bool = Field(description="Deleted by an amendment on the date asked: former text.")
     term: str = Field(description="The defined term, for an Article 3 definition.")
@@ -144,6 +197,7 @@ class DocumentOut(BaseModel):
     cite_as: str
     note: str
     amends: str
+    translation_of: str = Field(description="For a language version: the original's id.")
 
 
 class DocumentsOut(BaseModel):

@@ -15,6 +15,7 @@ import os
 import sys
 import threading
 
+from kb import records
 from kb.assistant import Assistant
 from kb.config import Settings
 from kb.errors import KbError
@@ -87,11 +88,7 @@ def passive_openmp() -> None:
 
 def provision_json(assistant: Assistant, p: Provision) -> dict:
     """A provision in the shape of ``python -m kb show --json``."""
-    data = assistant.citation(p).to_dict()
-    data.update({"title": p.title, "deleted": p.deleted, "term": p.term})
-    data.pop("n")
-    data.pop("score")
-    return data
+    return records.provision_json(assistant.citation(p), p)
 
 
 def document_json(doc: Document) -> dict:
