@@ -299,6 +299,13 @@ def assess(description: str | None, batch, role: str | None, facts: tuple[str, .
         _fail(error)
 
 
+# --- the AI system register (issue 14): its commands live in kb/register/cli.py ------------
+
+from kb.register.cli import register  # noqa: E402
+
+cli.add_command(register)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     cli(prog_name="python -m kb")
 
