@@ -264,8 +264,10 @@ class Diff:
         out += [f"reason added: {r['ref']}" for r in self.reasons_added]
         out += [f"reason removed: {r['ref']}" for r in self.reasons_removed]
         for old, new in self.reasons_changed:
-            what = "official wording" if old.get("text") != new.get("text") else "tier or date"
-            out.append(f"reason changed: {new['ref']} ({what})")
+            what = [label for key, label in (("text", "official wording"), ("tier", "tier"),
+                                             ("applies_from", "date"))
+                    if old.get(key) != new.get(key)]
+            out.append(f"reason changed: {new['ref']} ({', '.join(what)})")
         return out
 
     def to_dict(self) -> dict:

@@ -537,6 +537,25 @@ class Register:
                        "changes": diff.to_dict()})
             return diff
 
+    def changes_between(self, before: str, after: str) -> list[tuple[System, Diff]]:
+        """Systems (not retired) whose assessment differs between the law in force on
+        ``before`` and on ``after``, on the current corpus: what an amending act changes for
+        the register (``python -m ingest impact``).  Nothing is written."""
+        out = []
+        for system in self.list():
+            if system.use is Use.RETIRED:
+                continue
+            try:
+                old, _ = self._assess(system.description, system.role, system.facts, before)
+                new, _ = self._assess(system.description, system.role, system.facts, after)
+            except KbError as error:
+                log.warning("system %d cannot be assessed: %s", system.id, error)
+                continue
+            diff = compare(snapshot_data(old), snapshot_data(new))
+            if diff.changed:
+                out.append((system, diff))
+        return out
+
     def deadlines(self, *, within_days: int = DEFAULT_WITHIN_DAYS, as_of: str | None = None,
                   include_done: bool = False) -> list[Deadline]:
         """Obligations that start to apply within ``within_days`` of ``as_of`` (that day
