@@ -40,9 +40,14 @@ def csv_cell(value: object) -> str:
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """CSV (``\\n`` line ends) of a header and rows, every cell through :func:`csv_cell`."""
+    """CSV of a header and rows, every cell through :func:`csv_cell`.
+
+    Lines end in CRLF (RFC 4180): the csv module then quotes every cell holding a CR or an
+    LF, so a value such as ``"x\\r=1+1"`` stays one cell instead of starting a new row
+    with a formula.
+    """
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([csv_cell(h) for h in header])
     for row in rows:
         writer.writerow([csv_cell(v) for v in row])
