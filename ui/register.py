@@ -10,6 +10,7 @@ always escaped.
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from kb import KbError
@@ -24,14 +25,21 @@ USER_KEY, TOKEN_KEY, MESSAGE_KEY, OPEN_KEY = "reg_user", "reg_token", "reg_messa
 DETECT = "(detect from the description)"
 TIER_COLORS = {"prohibited": "red", "high_risk": "orange", "limited": "blue", "minimal": "green",
                "unclear": "gray"}
-TIER_ICONS = {"prohibited": "🔴", "high_risk": "🟠", "limited": "🔵", "minimal": "🟢",
-              "unclear": "⚪"}
+# Badge colours of the tiers in the table (text, background), as st.badge draws them.
+TIER_STYLES = {"prohibited": ("#b42318", "#fde2e1"), "high_risk": ("#9c4221", "#feebc8"),
+               "limited": ("#1e40af", "#dbeafe"), "minimal": ("#166534", "#dcfce7"),
+               "unclear": ("#374151", "#e5e7eb")}
+COLUMNS = ["Id", "System", "Risk level", "Status", "Owner", "Use", "Next deadline",
+           "Needs review"]
 STATUS_COLORS = {"draft": "gray", "submitted": "blue", "approved": "green",
                  "changes_requested": "orange"}
 
 
-def tier_text(tier: str) -> str:
-    return f"{TIER_ICONS.get(tier, '⚪')} {tier_label(tier)}"
+def _tier_style(label: str) -> str:
+    """The CSS of a "Risk level" cell: the tier's badge colours."""
+    tier = next((t for t in TIER_STYLES if tier_label(t) == label), "unclear")
+    color, background = TIER_STYLES[tier]
+    return f"color: {color}; background-color: {background}; font-weight: 600"
 
 
 def _label(value: str) -> str:
@@ -105,11 +113,12 @@ def _table(register: Register) -> None:
     shown = [s for s in shown if (not tiers or s.risk_level in tiers)
              and (not statuses or s.status.value in statuses)]
     today = as_of()
-    rows = [{"Id": s.id, "System": s.name, "Risk level": tier_text(s.risk_level),
+    rows = [{"Id": s.id, "System": s.name, "Risk level": tier_label(s.risk_level),
              "Status": _label(s.status.value), "Owner": s.owner, "Use": s.use.value,
              "Next deadline": _deadline(s, today),
              "Needs review": "⚠ yes" if s.needs_review else ""} for s in shown]
-    event = st.dataframe(rows, hide_index=True, width="stretch", key="reg_table",
+    table = pd.DataFrame(rows, columns=COLUMNS).style.map(_tier_style, subset=["Risk level"])
+    event = st.dataframe(table, hide_index=True, width="stretch", key="reg_table",
                          on_select="rerun", selection_mode="single-row")
     picked = getattr(getattr(event, "selection", None), "rows", None)
     if picked:
