@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test test-fast install index lint eval eval-baseline bench-ingest bench-ask bench-assess clean
+.PHONY: run test test-fast install index lint eval eval-baseline bench-ingest bench-ask bench-assess bench-register clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ bench-ask: index
 
 bench-assess: index
 	$(PY) -m eval.bench assess
+
+bench-register: index
+	$(PY) -m eval.bench register
 
 clean:
 	rm -rf data/chroma data/catalog.sqlite

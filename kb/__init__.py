@@ -18,6 +18,7 @@ from kb.errors import (
 )
 from kb.obligations.assess import Assessment
 from kb.records import Answer, Citation, Document, Kind, Provision, Unit
+from kb.register import Register
 
 __all__ = [
     "Answer",
@@ -32,6 +33,7 @@ __all__ = [
     "KbError",
     "Kind",
     "Provision",
+    "Register",
     "Settings",
     "Unit",
     "UnknownDocument",

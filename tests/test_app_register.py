@@ -77,6 +77,10 @@ def test_table_shows_tier_status_owner_and_next_deadline(fresh_kb, use_kb):
     at.multiselect(key="reg_tiers").set_value(["high_risk"])
     at.run(timeout=120)
     assert list(at.dataframe[0].value["System"]) == ["Loan scorer"]
+    button(at, "Prepare exports (CSV, Markdown, JSON backup)").click()
+    at.run(timeout=120)
+    assert [b.label for b in at.get("download_button")] == [
+        "Export CSV", "Export Markdown (one page per system)", "Export JSON (backup)"]
 
 
 def test_cx_user_drafts_and_submits_then_reviewer_approves(fresh_kb, use_kb):

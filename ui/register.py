@@ -391,18 +391,29 @@ def _system_page(register: Register, system_id: int, token: str | None) -> None:
                        icon=":material/download:")
 
 
+def _prepare_exports(register: Register) -> None:
+    entries = [register.get(s.id) for s in register.list()]
+    st.session_state["reg_exports"] = (to_csv(entries), markdown_pages(entries),
+                                       to_json(register))
+
+
 def _exports(register: Register) -> None:
-    systems = register.list()
-    if not systems:
+    """Exports are built on request: a register of 1,000 systems takes seconds to write."""
+    if not register.list():
         return
-    entries = [register.get(s.id) for s in systems]
+    ready = st.session_state.pop("reg_exports", None)
+    if ready is None:
+        st.button("Prepare exports (CSV, Markdown, JSON backup)", key="reg_prepare",
+                  icon=":material/download:", on_click=_prepare_exports, args=(register,))
+        return
+    csv_text, markdown, backup = ready
     with st.container(horizontal=True, gap="small"):
-        st.download_button("Export CSV", to_csv(entries), "ai-register.csv", mime="text/csv",
+        st.download_button("Export CSV", csv_text, "ai-register.csv", mime="text/csv",
                            on_click="ignore", icon=":material/download:")
-        st.download_button("Export Markdown (one page per system)", markdown_pages(entries),
+        st.download_button("Export Markdown (one page per system)", markdown,
                            "ai-register.md", mime="text/markdown", on_click="ignore",
                            icon=":material/download:")
-        st.download_button("Export JSON (backup)", to_json(register), "ai-register.json",
+        st.download_button("Export JSON (backup)", backup, "ai-register.json",
                            mime="application/json", on_click="ignore",
                            icon=":material/download:")
 
