@@ -151,9 +151,17 @@ def test_actions_need_a_name_and_a_stale_page_is_refused(fresh_kb, use_kb):
     assert at.error[0].value.startswith("system 1 was changed by someone else since you "
                                         "opened it (now version 2, you had 1)")
     assert Register.open(fresh_kb).get(1).system.status is Status.DRAFT
-    button(at, "Submit for review").click()  # the page now shows version 2
+    at.selectbox(key="reg_edit_use_1_2").set_value("live")
+    at.text_input(key="reg_edit_countries_1_2").input("DE, AT")
+    button(at, "Save details").click()
+    at.run(timeout=120)
+    assert at.success[0].value == "Details saved."
+    button(at, "Submit for review").click()  # the page now shows version 3
     at.run(timeout=120)
     assert at.success[0].value == "Submitted for review."
+    system = Register.open(fresh_kb).get(1).system
+    assert (system.use.value, system.countries, system.status) == ("live", ("DE", "AT"),
+                                                                   Status.SUBMITTED)
 
 
 def test_hostile_text_is_shown_escaped_on_the_system_page(fresh_kb, use_kb):

@@ -237,6 +237,21 @@ def test_hostile_html_is_stored_as_text_and_escaped_in_markdown(register):
     assert "<script>" not in page and "[click](" not in page
 
 
+def test_update_changes_what_a_system_is_and_logs_old_and_new(register):
+    add(register, channels=["web"])
+    entry = register.update(1, by="Ann", use="live", channels="web, phone", owner="Credit team")
+    assert (entry.system.use.value, entry.system.channels) == ("live", ("web", "phone"))
+    assert entry.system.version == 2
+    assert (entry.log[-1].action, entry.log[-1].detail) == ("update", {
+        "use": ["planned", "live"], "channels": [["web"], ["web", "phone"]]})
+    same = register.update(1, by="Ann", owner="Credit team")
+    assert same.system.version == 2 and len(same.log) == 2  # nothing changed, nothing logged
+    with pytest.raises(BadInput, match="^cannot update description; fields: channels"):
+        register.update(1, by="Ann", description="Something else")
+    register.update(1, by="Ann", use="retired")
+    assert register.recheck().checked == 0  # retired systems are not rechecked
+
+
 # --- optimistic versions --------------------------------------------------------------------
 
 
@@ -655,6 +670,9 @@ def test_cli_export_import_round_trip_and_recheck(fresh_kb, tmp_path):
     assert restored.output == "Imported 1 systems.\n"
     assert json.loads(run(other, "export").output)["systems"] == \
         json.loads(backup.read_text())["systems"]
+    updated = run(fresh_kb, "update", "1", "--use", "live", "--country", "DE", "--country", "AT")
+    assert updated.output == "System 1 updated.\n"
+    assert json.loads(run(fresh_kb, "show", "1", "--json").output)["countries"] == ["DE", "AT"]
     again = run(other, "import", str(backup))
     assert again.exit_code == 1 and "already holds 1 system;" in again.output
     report = json.loads(run(fresh_kb, "recheck", "--json").output)

@@ -317,6 +317,34 @@ def _log(entry: Entry) -> None:
                  hide_index=True, width="stretch")
 
 
+def _details_form(entry: Entry, register: Register) -> None:
+    s = entry.system
+    tag = f"{s.id}_{s.version}"  # fresh widgets for each system and version
+    with st.expander("Edit details (owner, contact, vendor, where it is used, status of use)"), \
+            st.form("reg_edit"):
+        left, right = st.columns(2)
+        left.text_input("Owning team", value=s.owner, key=f"reg_edit_owner_{tag}", max_chars=200)
+        right.text_input("Contact", value=s.contact, key=f"reg_edit_contact_{tag}", max_chars=320)
+        left.text_input("Vendor", value=s.vendor, key=f"reg_edit_vendor_{tag}", max_chars=200)
+        uses = [u.value for u in Use]
+        right.selectbox("Status of use", uses, index=uses.index(s.use.value),
+                        key=f"reg_edit_use_{tag}",
+                        help="Retired systems are no longer rechecked.")
+        left.text_input("Channels (comma-separated)", value=", ".join(s.channels),
+                        key=f"reg_edit_channels_{tag}")
+        right.text_input("Countries (comma-separated)", value=", ".join(s.countries),
+                         key=f"reg_edit_countries_{tag}")
+        st.form_submit_button("Save details", on_click=_edit, args=(register, s, tag))
+
+
+def _edit(register: Register, s: System, tag: str) -> None:
+    state = st.session_state
+    changes = {key: state.get(f"reg_edit_{key}_{tag}", "") for key in
+               ("owner", "contact", "vendor", "use", "channels", "countries")}
+    _act(lambda: register.update(s.id, by=_need_user(), expected_version=s.version, **changes),
+         "Details saved.")
+
+
 def _owner_actions(entry: Entry, register: Register) -> None:
     s = entry.system
     st.markdown("#### Actions")
@@ -380,6 +408,7 @@ def _system_page(register: Register, system_id: int, token: str | None) -> None:
         st.warning(escape_markdown(str(error)))
         return
     _header(entry)
+    _details_form(entry, register)
     _changes(entry, register)
     _assessment(entry)
     _checklist(entry, register)

@@ -241,6 +241,13 @@ def _impact(assistant) -> None:
     with st.expander(f"Obligations whose dates change ({len(review.obligations)})"):
         st.dataframe([{"Obligation": o["title"], "Before": o["before"], "After": o["after"]}
                       for o in review.obligations], hide_index=True, width="stretch")
+    if review.systems:
+        with st.expander(f"Registered AI systems whose assessment changes "
+                         f"({len(review.systems)})"):
+            st.dataframe([{"Id": r["id"], "System": r["name"], "Owner": r["owner"],
+                           "Needs review": "yes" if r["needs_review"] else "",
+                           "Changes": "; ".join(r["changes"])} for r in review.systems],
+                         hide_index=True, width="stretch")
     if not replay:
         if st.button("Replay the evaluation questions on both dates"):
             st.session_state["impact_replay"] = True

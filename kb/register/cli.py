@@ -322,6 +322,41 @@ def tick(system_id: int, obligation: str, evidence: str, link: str, undo: bool, 
 
 @register.command()
 @click.argument("system_id", type=int)
+@click.option("--name", default=None, help="A new name.")
+@click.option("--owner", default=None, help="A new owning team.")
+@click.option("--contact", default=None, help="A new contact.")
+@click.option("--vendor", default=None, help="A new vendor.")
+@click.option("--channel", "channels", multiple=True,
+              help="Where it is used (repeatable; replaces the list).")
+@click.option("--country", "countries", multiple=True,
+              help="A country it is used in (repeatable; replaces the list).")
+@click.option("--use", default=None, type=click.Choice([u.value for u in Use]),
+              help="Status of use (retired systems are no longer rechecked).")
+@by_option
+@json_option
+def update(system_id, name, owner, contact, vendor, channels, countries, use, by,
+           as_json) -> None:
+    """Change what a system is: name, owner, contact, vendor, channels, countries, use.
+
+    Example: python -m kb register update 3 --use live --country DE --country AT
+    """
+    changes = {key: value for key, value in (("name", name), ("owner", owner),
+                                             ("contact", contact), ("vendor", vendor),
+                                             ("use", use)) if value is not None}
+    if channels:
+        changes["channels"] = list(channels)
+    if countries:
+        changes["countries"] = list(countries)
+    try:
+        register_ = _open()
+        entry = register_.update(system_id, by=_owner_if(register_, system_id, by), **changes)
+    except KbError as error:
+        _fail(error)
+    _entry_out(entry, as_json) if as_json else click.echo(f"System {system_id} updated.")
+
+
+@register.command()
+@click.argument("system_id", type=int)
 @click.argument("text")
 @by_option
 @json_option

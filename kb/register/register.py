@@ -345,7 +345,10 @@ class Register:
                        if o != v}
             if changed:
                 self._touch(db, system_id, **{k: values[k] for k in changed})
-                self._log(db, system_id, by, "update", status, status, detail=changed)
+                shown = {("use" if k == "use_status" else k):
+                         [json.loads(o), json.loads(v)] if k in ("channels", "countries")
+                         else [o, v] for k, (o, v) in changed.items()}
+                self._log(db, system_id, by, "update", status, status, detail=shown)
             return self._entry(db, system_id)
 
     def submit(self, system_id: int, *, by: str, comment: str = "",
