@@ -353,7 +353,8 @@ def _owner_actions(entry: Entry, register: Register) -> None:
     with st.container(horizontal=True, gap="small"):
         if s.status in (Status.DRAFT, Status.CHANGES_REQUESTED):
             st.button("Submit for review", type="primary", key="reg_submit",
-                      on_click=_move, args=(register, s, "submit"))
+                      on_click=_move, args=(register, s, "submit"), disabled=s.needs_review,
+                      help="Adopt the new assessment first." if s.needs_review else None)
         if s.status in (Status.APPROVED, Status.SUBMITTED):
             st.button("Reopen as draft", key="reg_reopen", on_click=_move,
                       args=(register, s, "reopen"))
