@@ -5,11 +5,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+API_PORT ?= 8080
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test test-fast install index lint eval eval-baseline bench-ingest bench-ask bench-assess bench-register clean
+.PHONY: run serve test test-fast install index lint eval eval-baseline bench-ingest bench-ask \
+	bench-assess bench-api bench-register clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +26,9 @@ index: install
 
 run: index
 	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
+
+serve: index
+	$(PY) -m kb serve --port $(API_PORT)
 
 test: index
 	$(PY) -m pytest
@@ -48,6 +53,8 @@ bench-ask: index
 
 bench-assess: index
 	$(PY) -m eval.bench assess
+bench-api: index
+	$(PY) -m eval.bench api
 
 bench-register: index
 	$(PY) -m eval.bench register

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import asynccontextmanager
 from datetime import date
 
 import streamlit as st
 
 from kb import Assistant, IndexMissing, KbError, Settings
-from ui import AS_OF_KEY, PAGES, get_assistant, init_session
+from kb.records import LANGUAGES
+from ui import AS_OF_KEY, LANG_KEY, PAGES, get_assistant, init_session
 from ui.widgets import escape_markdown
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,27 @@ def warm_start(_assistant: Assistant) -> threading.Thread:
     return thread
 
 
+@asynccontextmanager
+async def _lifespan(_app):
+    """At server start (``streamlit run app.py`` serves :data:`app`), open the knowledge
+    base and warm it up in the background, before any browser connects."""
+
+    def start() -> None:
+        try:
+            warm_start(get_assistant())
+        except KbError as error:  # no index yet: the first page says how to build it
+            log.warning("not warmed up: %s", error)
+
+    threading.Thread(target=start, name="open-kb", daemon=True).start()
+    yield
+
+
+if __name__ != "__main__":
+    # Imported by `streamlit run app.py` to serve the page with a start-up hook (the page
+    # itself runs this file as __main__, where main() below renders it).
+    app = st.App(__file__, lifespan=_lifespan)
+
+
 def _sidebar(corpus_version: str, default_as_of: str, documents: int) -> None:
     with st.sidebar:
         st.date_input(
@@ -51,6 +74,13 @@ def _sidebar(corpus_version: str, default_as_of: str, documents: int) -> None:
             min_value=date(2024, 1, 1), max_value=date(2035, 12, 31), format="YYYY-MM-DD",
             help="Answers and texts use the wording in force on this date "
                  "(amendments apply from their own dates).",
+        )
+        st.radio(
+            "Language of the official texts", list(LANGUAGES), key=LANG_KEY, horizontal=True,
+            format_func=str.upper,
+            help="Browse shows each provision's official wording in this language. Where an "
+                 "amendment exists in English only, the English text in force is shown, "
+                 "with a note.",
         )
         st.caption(f"Corpus version `{corpus_version or 'unknown'}` · {documents} documents")
         st.caption("Quotes official texts verbatim. Not legal advice.")

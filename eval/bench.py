@@ -3,6 +3,7 @@
     python -m eval.bench ingest   # full ingest wall time, chunks/s, peak RSS, no-op re-ingest
     python -m eval.bench ask      # warm ask p50/p95, batch of 150 with start-up, 100k-chunk scale
     python -m eval.bench assess   # warm assess p50/p95, batch of 300 with start-up, ask overhead
+    python -m eval.bench api      # HTTP /ask vs in-process ask, 10 clients vs 1, start-up
     python -m eval.bench register # list/filter a register of 1,000 systems, recheck 100
 
 Each run works on copies in a temporary directory; the index in KB_DATA_DIR is only read.
@@ -70,12 +71,15 @@ def ingest() -> None:
         fresh = settings.with_(data_dir=Path(tmp) / "data", chroma_host="")
         seconds, out = _timed([sys.executable, "-m", "ingest"], _env(fresh))
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        chunks = sum(d["chunks"] for d in json.loads(
+        documents = json.loads(
             _timed([sys.executable, "-m", "ingest", "status", "--json"], _env(fresh))[1]
-        )["documents"])
+        )["documents"]
+        chunks = sum(d["chunks"] for d in documents if not d.get("translation_of"))
+        catalog_only = sum(d["chunks"] for d in documents if d.get("translation_of"))
         noop, _ = _timed([sys.executable, "-m", "ingest"], _env(fresh))
+    versions = f" + {catalog_only} catalog-only chunks of language versions" if catalog_only else ""
     click.echo(f"full ingest: {seconds:.1f} s for {chunks} chunks "
-               f"({chunks / seconds:.1f} chunks/s), peak RSS {peak_mb:.0f} MB")
+               f"({chunks / seconds:.1f} chunks/s){versions}, peak RSS {peak_mb:.0f} MB")
     click.echo(f"no-op re-ingest (process start to exit): {noop:.1f} s")
     click.echo("targets: full ingest <= 120 s, no-op <= 5 s, peak RSS <= 2048 MB")
 
@@ -227,6 +231,122 @@ def assess(batch_size: int) -> None:
         errors = sum('"error"' in line for line in out.splitlines())
         click.echo(f"batch of {batch_size} descriptions including start-up: {seconds:.1f} s, "
                    f"{errors} errors (target 60 s)")
+# --- the HTTP API (issue 15) --------------------------------------------------------------------
+
+def _wait_for_first_answer(url: str, question: str, process: subprocess.Popen) -> float:
+    """Seconds from now until the server at ``url`` answers ``question``."""
+    import httpx
+
+    started = time.perf_counter()
+    while True:
+        try:
+            response = httpx.post(f"{url}/ask", json={"question": question}, timeout=120)
+            response.raise_for_status()
+            return time.perf_counter() - started
+        except httpx.TransportError:
+            if process.poll() is not None or time.perf_counter() - started > 300:
+                raise RuntimeError("python -m kb serve did not start") from None
+            time.sleep(0.05)
+
+
+def _timings(ask, questions: list[str]) -> list[float]:
+    """Milliseconds of ``ask(q)`` for each question."""
+    times = []
+    for q in questions:
+        started = time.perf_counter()
+        ask(q)
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def _throughput(url: str, questions: list[str], clients: int) -> tuple[float, int]:
+    """Answers per second with ``clients`` concurrent keep-alive clients, and the errors."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    def run(share: list[str]) -> int:
+        errors = 0
+        with httpx.Client(base_url=url, timeout=120) as client:
+            for q in share:
+                try:
+                    errors += client.post("/ask", json={"question": q}).status_code != 200
+                except httpx.HTTPError:
+                    errors += 1
+        return errors
+
+    shares = [questions[i::clients] for i in range(clients)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        errors = sum(pool.map(run, shares))
+    return len(questions) / (time.perf_counter() - started), errors
+
+
+@cli.command()
+@click.option("--count", default=60, show_default=True,
+              help="Eval questions per latency and throughput measurement.")
+@click.option("--clients", default=10, show_default=True, help="Concurrent clients.")
+@click.option("--rounds", default=3, show_default=True,
+              help="Alternated rounds of each latency and throughput measurement.")
+@click.option("--workers", default=1, show_default=True, help="python -m kb serve --workers.")
+def api(count: int, clients: int, rounds: int, workers: int) -> None:
+    """HTTP /ask against in-process ask (same run), throughput, start-up to first answer."""
+    import httpx
+
+    from kb.serve.shared import passive_openmp
+
+    passive_openmp()  # the in-process side runs with the server's OpenMP setting
+    settings = Settings.from_env()
+    questions = _questions(count)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    started = time.perf_counter()
+    server = subprocess.Popen([sys.executable, "-m", "kb", "serve", "--port", str(port),
+                               "--workers", str(workers)],
+                              cwd=ROOT, env=_env(settings), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        _wait_for_first_answer(url, questions[0], server)
+        startup = time.perf_counter() - started
+        assistant = Assistant.open(settings)
+        local, remote = [], []
+        with httpx.Client(base_url=url, timeout=120) as client:
+            for q in questions[:5]:  # warm both
+                assistant.ask(q)
+                client.post("/ask", json={"question": q})
+            # Alternate whole blocks (A B A B) so that a change in background load hits both;
+            # not question by question, since each process's torch threads spin a while after
+            # a forward pass and would slow the other's next question.
+            for _ in range(rounds):
+                local += _timings(assistant.ask, questions)
+                remote += _timings(lambda q: client.post(
+                    "/ask", json={"question": q}).raise_for_status(), questions)
+        del assistant
+        ones, manys = [], []
+        for _ in range(rounds):  # alternated, so a change in background load hits both
+            ones.append(_throughput(url, questions, 1))
+            manys.append(_throughput(url, questions, clients))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    p50_local, p50_http = statistics.median(local), statistics.median(remote)
+    overhead = statistics.median(r - lo for r, lo in zip(remote, local, strict=True))
+    click.echo(f"{len(questions)} eval questions x {rounds} alternated rounds: in-process ask "
+               f"p50 {p50_local:.1f} ms, HTTP /ask p50 {p50_http:.1f} ms; difference "
+               f"{p50_http - p50_local:+.1f} ms (median per question {overhead:+.1f} ms; target "
+               "within 10 ms)")
+    one = statistics.median(rate for rate, _ in ones)
+    many = statistics.median(rate for rate, _ in manys)
+    errors = sum(e for _, e in ones + manys)
+    pairs = " ".join(f"{a:.1f}/{b:.1f}" for (a, _), (b, _) in zip(ones, manys, strict=True))
+    click.echo(f"throughput (median of {rounds} alternated rounds of {len(questions)} questions): "
+               f"1 client {one:.1f} answers/s, {clients} clients {many:.1f} answers/s: "
+               f"{many / one:.2f}x (target >= 1.5x) on {os.cpu_count()} cores; {errors} errors "
+               f"(target 0); rounds (1/{clients}): {pairs}")
+    click.echo(f"{workers} server process(es); load average at the end: "
+               f"{os.getloadavg()[0]:.1f} (other processes share these cores)")
+    click.echo(f"start-up to first answer (process start, index, model, warm-up, first /ask): "
+               f"{startup:.1f} s (target <= 10 s)")
 
 
 def _fill_register(register, assistant, rows: list[dict], count: int, as_of: str) -> float:

@@ -122,8 +122,10 @@ def status(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"Corpus version {info['corpus_version']}, last ingest {info['last_ingest']}")
     for doc in info["documents"]:
         units = ", ".join(f"{n} {u}" for u, n in sorted(doc["units"].items()))
+        version = (f" {doc['language']} version of {doc['translation_of']}, catalog only;"
+                   if doc.get("translation_of") else "")
         click.echo(
-            f"- {doc['id']} [{doc['kind']}] {doc['identifier']} {doc['date']}: "
+            f"- {doc['id']} [{doc['kind']}] {doc['identifier']} {doc['date']}:{version} "
             f"{doc['chunks']} chunks ({units}); hash {doc['hash']}"
         )
     for a in info["amendments"]:
@@ -166,6 +168,10 @@ def doctor(ctx: click.Context) -> None:
 @click.option("--identifier", default="", help="Official identifier (CELEX, C(2025) number).")
 @click.option("--cite-as", default="", help="Short name used in refs (default: from the title).")
 @click.option("--amends", default="", help="For an amending act: id of the act it amends.")
+@click.option("--language", default="en", show_default=True,
+              help="Language of the text (en, de, fr for EUR-Lex HTML).")
+@click.option("--translation-of", default="",
+              help="For a language version: id of the original (its refs must match).")
 @click.option("--note", default="", help="Note, e.g. when the file is not the official format.")
 @click.pass_context
 def add(ctx: click.Context, file: str, **fields) -> None:
@@ -175,6 +181,10 @@ def add(ctx: click.Context, file: str, **fields) -> None:
 
     Example: python -m ingest add guidance.pdf --id nl-guidance --title "Dutch DPA
     guidance" --kind national_guidance
+
+    A language version of a document: --kind regulation --language de --translation-of
+    eu-ai-act; it is refused, with the differing refs listed, unless its provisions are
+    exactly the original's.
     """
     doc, report = _run(ctx, maintain.add_document, _settings(ctx), file, **fields)
     click.echo(f"Added {doc.id} as corpus/{doc.file}.")

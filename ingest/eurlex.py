@@ -2,7 +2,10 @@
 
 In: the HTML of one act and its manifest :class:`Document`; out: recitals, articles,
 paragraphs, points, definitions and annexes in reading order, with verbatim text and
-canonical refs.  Reading files is left to :func:`parse_file`; chunking to ``ingest.chunking``.
+canonical refs.  The English, German and French editions share their element ids; where
+their wording differs ("Artikel", "Abschnitt", „…“, « … », "a)") the document's ``language``
+picks a :class:`Wording`, and refs always follow the English scheme ("Article 5(1)(a)").
+Reading files is left to :func:`parse_file`; chunking to ``ingest.chunking``.
 """
 
 from __future__ import annotations
@@ -30,21 +33,80 @@ _DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "em
 # Elements that head a unit; their words are metadata (title), never part of the text.
 _HEADING_CLASSES = frozenset({"oj-ti-art", "eli-title", "oj-doc-ti"})
 _SPACE = re.compile(r"\s+")
-# "(a)", "(iv)", "(14)", "(14a)", "1.", "3.1.": the labels of points.
-_LABEL = re.compile(r"^(?:\((?:[a-z]{1,6}|\d{1,3}[a-z]{0,3})\)|\d{1,3}(?:\.\d{1,3})*\.)$")
+# "(a)", "(iv)", "(14)", "(14a)", "1.", "3.1.": the labels of points; the German and French
+# editions print "a)", "iv)" and (French definitions) "14)".
+_LABEL = re.compile(
+    r"^(?:\(?(?:[a-z]{1,6}|\d{1,3}[a-z]{0,3})\)|\d{1,3}(?:\.\d{1,3})*\.)$"
+)
 _DASH = re.compile(r"^[—–-]$")
 # Text left after a block ends ("</div>;" in Article 108) belongs to the line before it.
 _GLUE = re.compile(r"^[;,.:)\]]")
 _PUNCT_AFTER_MARKER = re.compile(r"^[\s\u00a0]*[,.;:)\]]")
-_PARA_NUMBER = re.compile(r"^(\d+[a-z]*)\.\s")
-_ARTICLE_NUMBER = re.compile(r"Article\s+(\d+[a-z]*)", re.IGNORECASE)
 _PARAGRAPH_ID = re.compile(r"^\d{3}\.\d{3}[a-z]*$")
 _CHAPTER_ID = re.compile(r"^cpt_[IVXLC]+$")
 _SECTION_ID = re.compile(r"^cpt_[IVXLC]+\.sct_\d+$")
-_ANNEX_SECTION = re.compile(r"^Section\s+([A-Z0-9]{1,3})\b[\s.:—–-]*(.*)$")
 _NUMBERED_HEADING = re.compile(r"^(\d{1,3})\.\s+(\S.*)$")
-_TERM = re.compile(r"^[‘'“\"]([^’'”\"]+)[’'”\"]")
-_ACRONYMS = frozenset({"AI", "EU", "GDPR", "TFEU"})
+
+
+@dataclass(frozen=True, slots=True)
+class Wording:
+    """How one language edition of the Official Journal words its structure."""
+
+    article: str  # the word heading an article: "Article", "Artikel"
+    definitions: frozenset[str]  # title of a definitions article, lower case
+    term: re.Pattern  # the quoted defined term at the start of a definition
+    paragraph: re.Pattern  # the paragraph number opening a paragraph's text: "1. ", "(1) "
+    annex_section: str  # the word heading an annex section: "Section", "Abschnitt"
+    acronyms: frozenset[str]  # upper-case words kept in sentence-cased headings
+    sentence_case: bool = True  # False where lower-casing would break nouns (German)
+
+    def article_number(self) -> re.Pattern:
+        return re.compile(rf"{self.article}\s+(\d+[a-z]*)", re.IGNORECASE)
+
+    def section_heading(self) -> re.Pattern:
+        return re.compile(rf"^{self.annex_section}\s+([A-Z0-9]{{1,3}})\b[\s.:—–-]*(.*)$")
+
+
+WORDINGS = {
+    "en": Wording(
+        article="Article",
+        definitions=frozenset({"definitions"}),
+        term=re.compile(r"^[‘'“\"]([^’'”\"]+)[’'”\"]"),
+        paragraph=re.compile(r"^(\d+[a-z]*)\.\s"),
+        annex_section="Section",
+        acronyms=frozenset({"AI", "EU", "GDPR", "TFEU"}),
+    ),
+    "de": Wording(
+        article="Artikel",
+        definitions=frozenset({"begriffsbestimmungen"}),
+        term=re.compile(r"^„([^“”]+)[“”]"),  # „KI-System“
+        paragraph=re.compile(r"^\((\d+[a-z]*)\)\s"),  # "(1)   Dieses ..."
+        annex_section="Abschnitt",
+        acronyms=frozenset({"KI", "EU", "AEUV"}),
+        sentence_case=False,  # "ALLGEMEINE BESTIMMUNGEN": German nouns keep capitals
+    ),
+    "fr": Wording(
+        article="Article",
+        definitions=frozenset({"définitions"}),
+        term=re.compile(r"^«\s*([^»]+?)\s*»"),  # «système d’IA»
+        paragraph=re.compile(r"^(\d+[a-z]*)\.\s"),
+        annex_section="Section",
+        acronyms=frozenset({"IA", "UE", "TFUE", "RGPD"}),
+    ),
+}
+
+
+def wording(doc: Document) -> Wording:
+    """The wording of a document's language edition, or BadDocument naming the supported
+    languages."""
+    language = doc.language or "en"
+    try:
+        return WORDINGS[language.strip().lower()]
+    except KeyError:
+        valid = ", ".join(WORDINGS)
+        raise BadDocument(
+            f"{doc.id}: the EUR-Lex parser reads languages {valid}, not {language!r}"
+        ) from None
 
 
 # --- blocks: the text of an element as lines and labelled items ---------------------------
@@ -306,6 +368,7 @@ class _Out:
 
     def __init__(self, doc: Document) -> None:
         self.doc = doc
+        self.wording = wording(doc)
         self.provisions: list[Provision] = []
         self.refs: set[str] = set()
 
@@ -361,7 +424,7 @@ def _emit_point(out: _Out, item: _Item, where: _Where, *, intro: str, subparagra
     unit = Unit.DEFINITION if where.definitions and where.depth == 0 else where.unit
     text = _text(item.blocks)
     fields = {**where.fields, **fields, "anchor": item.anchor or where.fields.get("anchor", "")}
-    term = _term(text) if unit == Unit.DEFINITION else ""
+    term = _term(text, out.wording) if unit == Unit.DEFINITION else ""
     out.add(local, unit, text, parent=where.local, intro=intro, term=term, **fields)
     child = replace(where, local=local, depth=where.depth + 1, fields=fields)
     _emit_points(out, item.blocks, child)
@@ -399,8 +462,8 @@ def _ordinal(n: int) -> str:
     return _ORDINALS[n - 1] if 1 <= n <= len(_ORDINALS) else f"{n}th"
 
 
-def _term(text: str) -> str:
-    match = _TERM.match(text)
+def _term(text: str, words: Wording) -> str:
+    match = words.term.match(text)
     return match.group(1).strip() if match else ""
 
 
@@ -436,29 +499,31 @@ def _articles(root, out: _Out) -> int:
     for element in _by_id(root, "art_"):
         if "." in element.get("id"):
             continue
-        chapter = _heading(element, _CHAPTER_ID, headings)
-        section = _heading(element, _SECTION_ID, headings)
+        chapter = _heading(element, _CHAPTER_ID, headings, out.wording)
+        section = _heading(element, _SECTION_ID, headings, out.wording)
         _article(element, out, chapter=chapter, section=section)
         count += 1
     return count
 
 
-def _heading(element, pattern: re.Pattern, cache: dict[str, str]) -> str:
+def _heading(element, pattern: re.Pattern, cache: dict[str, str], words: Wording) -> str:
     """ "Chapter IV — Transparency obligations ..." for the chapter/section around element."""
     for ancestor in element.iterancestors("div"):
         key = ancestor.get("id") or ""
         if pattern.match(key):
             if key not in cache:
-                cache[key] = _format_heading(ancestor)
+                cache[key] = _format_heading(ancestor, words)
             return cache[key]
     return ""
 
 
-def _format_heading(container) -> str:
+def _format_heading(container, words: Wording) -> str:
     label = container.xpath('./p[contains(@class, "oj-ti-section-1")]')
     title = container.xpath('./div[contains(@class, "eli-title")]')
     label_text = _label_case(_norm(label[0].text_content())) if label else ""
-    title_text = _sentence_case(_norm(title[0].text_content())) if title else ""
+    title_text = _norm(title[0].text_content()) if title else ""
+    if words.sentence_case:
+        title_text = _sentence_case(title_text, words.acronyms)
     return " — ".join(part for part in (label_text, title_text) if part)
 
 
@@ -468,17 +533,24 @@ def _label_case(label: str) -> str:
     return f"{word.capitalize()} {rest}".strip()
 
 
-def _sentence_case(title: str) -> str:
-    """ "PROHIBITED AI PRACTICES" -> "Prohibited AI practices"; mixed case is kept."""
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def _sentence_case(title: str, acronyms: frozenset[str]) -> str:
+    """ "PROHIBITED AI PRACTICES" -> "Prohibited AI practices"; mixed case is kept.
+
+    >>> _sentence_case("SYSTÈMES D’IA À HAUT RISQUE", frozenset({"IA"}))
+    'Systèmes d’IA à haut risque'
+    """
     if not title.isupper():
         return title
-    words = [w if w.strip(",;:()") in _ACRONYMS else w.lower() for w in title.split(" ")]
-    text = " ".join(words)
+    text = _LETTERS.sub(lambda m: m.group(0) if m.group(0) in acronyms else m.group(0).lower(),
+                        title)
     return text[:1].upper() + text[1:]
 
 
 def _article(element, out: _Out, *, chapter: str, section: str) -> None:
-    number = _article_number(element)
+    number = _article_number(element, out.wording)
     titles = element.xpath('./div[contains(@class, "eli-title")]')
     title = _norm(titles[0].text_content()) if titles else ""
     local = f"Article {number}"
@@ -487,7 +559,7 @@ def _article(element, out: _Out, *, chapter: str, section: str) -> None:
     out.add(local, Unit.ARTICLE, _text(blocks), anchor=element.get("id"), **base)
     paragraphs = [c for c in element.iterchildren("div") if _PARAGRAPH_ID.match(c.get("id") or "")]
     if not paragraphs:
-        definitions = title.lower() == "definitions"
+        definitions = title.lower() in out.wording.definitions
         where = _Where(
             local,
             Unit.ARTICLE,
@@ -499,16 +571,17 @@ def _article(element, out: _Out, *, chapter: str, section: str) -> None:
         _paragraph(paragraph, out, local, base)
 
 
-def _article_number(element) -> str:
+def _article_number(element, words: Wording) -> str:
     heading = element.xpath('./p[contains(@class, "oj-ti-art")]')
-    match = _ARTICLE_NUMBER.search(heading[0].text_content()) if heading else None
+    match = words.article_number().search(heading[0].text_content()) if heading else None
     return match.group(1) if match else element.get("id").removeprefix("art_")
 
 
 def _paragraph(element, out: _Out, article_local: str, base: dict) -> None:
     blocks = _blocks(element)
     text = _text(blocks)
-    match = _PARA_NUMBER.match(text)
+    number_at_start = out.wording.paragraph
+    match = number_at_start.match(text)
     number = match.group(1) if match else str(int(element.get("id").split(".")[1]))
     local = f"{article_local}({number})"
     anchor = element.get("id")
@@ -517,7 +590,7 @@ def _paragraph(element, out: _Out, article_local: str, base: dict) -> None:
     )
     if blocks and isinstance(blocks[0], _Line):
         # The intro of the paragraph's points is its opening words, without "1. ".
-        blocks = [_Line(_PARA_NUMBER.sub("", blocks[0].text, count=1)), *blocks[1:]]
+        blocks = [_Line(number_at_start.sub("", blocks[0].text, count=1)), *blocks[1:]]
     fields = {**base, "paragraph": number, "anchor": anchor}
     _emit_points(out, blocks, _Where(local, Unit.ARTICLE, fields=fields))
 
@@ -540,7 +613,7 @@ def _annex(element, out: _Out) -> None:
     title = " ".join(_norm(t.text_content()) for t in titles[1:])
     local = f"Annex {number}"
     anchor = element.get("id")
-    blocks = _structure(_blocks(element))
+    blocks = _structure(_blocks(element), out.wording)
     out.add(local, Unit.ANNEX, _text(blocks), title=title, annex=number, anchor=anchor)
     fields = {"annex": number, "title": title, "anchor": anchor}
     where = _Where(local, Unit.ANNEX, fields=fields, annex_base=local)
@@ -570,7 +643,7 @@ def _annex_section(section: _Section, out: _Out, annex: _Where) -> None:
     _emit_points(out, section.blocks, replace(annex, local=local, fields=fields, annex_base=local))
 
 
-def _structure(blocks: list) -> list:
+def _structure(blocks: list, words: Wording) -> list:
     """Group an annex's flat blocks under its section and numbered-point headings."""
     out: list = []
     target = out  # where the next blocks go: the annex, a section or a headed point
@@ -579,7 +652,7 @@ def _structure(blocks: list) -> list:
         if not isinstance(block, _Heading):
             target.append(block)
             continue
-        sect = _ANNEX_SECTION.match(block.text)
+        sect = words.section_heading().match(block.text)
         numbered = _NUMBERED_HEADING.match(block.text)
         if sect:
             section = _Section(sect.group(1), sect.group(2), [block.text], block.anchor)

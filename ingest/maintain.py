@@ -2,8 +2,9 @@
 
 The one module the CLI and the app's Sources page call to change the knowledge base.  Each
 change holds the writer lock (:mod:`ingest.lock`) from its first check to its last write;
-``add_document`` parses the file completely before it touches the corpus or the manifest,
-and undoes both if indexing then fails, so bad input changes nothing.
+``add_document`` parses the file completely (a language version is also checked against
+its original's refs) before it touches the corpus or the manifest, and undoes both if
+indexing then fails, so bad input changes nothing.
 """
 
 from __future__ import annotations
@@ -19,9 +20,17 @@ from pathlib import Path
 
 from ingest.impact import DEFAULT_QUESTIONS, Impact, impact
 from ingest.lock import writer_lock
-from ingest.manifest import check_id, check_text, find, load_manifest, save_manifest
+from ingest.manifest import (
+    check_id,
+    check_text,
+    check_translation_of,
+    find,
+    load_manifest,
+    save_manifest,
+)
 from ingest.parsers import SUFFIXES, parse_document, source_files
 from ingest.pipeline import Progress, SyncReport, document_hashes, sync
+from ingest.translations import checked_translation
 from kb.config import Settings
 from kb.console import no_progress
 from kb.errors import BadDocument, DuplicateId, KbError
@@ -78,6 +87,8 @@ def add_document(
     cite_as: str = "",
     amends: str = "",
     note: str = "",
+    language: str = "en",
+    translation_of: str = "",
     index: bool = True,
     wait: bool = True,
     say: Say = _quiet,
@@ -93,7 +104,8 @@ def add_document(
         documents = load_manifest(settings.manifest_path)
         doc = _new_document(settings, source, documents, doc_id=doc_id, title=title,
                             kind=kind, date=date, url=url, issuer=issuer,
-                            identifier=identifier, cite_as=cite_as, amends=amends, note=note)
+                            identifier=identifier, cite_as=cite_as, amends=amends, note=note,
+                            language=language, translation_of=translation_of)
         destination = settings.corpus_dir / doc.file
         destination.parent.mkdir(parents=True, exist_ok=True)
         _copy_atomically(source, destination)
@@ -110,7 +122,8 @@ def add_document(
 
 def _new_document(settings: Settings, source: Path, documents: list[Document], *,
                   doc_id: str, title: str, kind: str, date: str, url: str, issuer: str,
-                  identifier: str, cite_as: str, amends: str, note: str) -> Document:
+                  identifier: str, cite_as: str, amends: str, note: str, language: str,
+                  translation_of: str) -> Document:
     """The manifest entry for a new file, after every check (the file is parsed here)."""
     check_id(doc_id)
     for name, value in (("title", title), ("date", date), ("url", url), ("issuer", issuer),
@@ -128,6 +141,10 @@ def _new_document(settings: Settings, source: Path, documents: list[Document], *
         raise BadDocument(str(error)) from None
     if amends:
         find(documents, amends)
+    language = (language or "en").strip().lower()
+    original = find(documents, translation_of) if translation_of else None
+    if original is not None:
+        cite_as = cite_as or original.cite_as
     if not source.is_file():
         raise BadDocument(f"file not found: {source}")
     parser = parser_for(source, kind_value)
@@ -137,11 +154,18 @@ def _new_document(settings: Settings, source: Path, documents: list[Document], *
     doc = Document(
         id=doc_id, title=title, kind=kind_value, file=str(target), parser=parser, issuer=issuer,
         date=date, identifier=identifier, url=url,
-        cite_as=cite_as or _cite_as(title, identifier, kind_value), note=note, amends=amends,
+        cite_as=cite_as if original else cite_as or _cite_as(title, identifier, kind_value),
+        note=note, amends=amends, language=language, translation_of=translation_of,
     )
     # Parse from where the file is now: a bad file never reaches the corpus.
-    at_source = Document(**{**_fields(doc), "file": source.name})
-    parse_document(source.parent, at_source, **settings.parse_limits)
+    here = Document(**{**_fields(doc), "file": source.name})
+    if original is None:
+        parse_document(source.parent, here, **settings.parse_limits)
+    else:
+        check_translation_of(doc, documents)
+        checked_translation(source.parent, here, original,
+                            parse_document(settings.corpus_dir, original,
+                                           **settings.parse_limits))
     return doc
 
 
@@ -271,6 +295,8 @@ def status(settings: Settings) -> dict:
                 "date": r.document.date,
                 "identifier": r.document.identifier,
                 "file": r.document.file,
+                "language": r.document.language,
+                "translation_of": r.document.translation_of,
                 "hash": r.source_hash,
                 "chunks": r.chunk_count,
                 "units": r.unit_counts,

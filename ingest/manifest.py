@@ -28,8 +28,9 @@ _HEADER = """\
 # guideline, faq, code_of_practice, national_guidance), issuer, date (adoption, ISO),
 # identifier (CELEX or C(...) number), url (official text), language, file (relative to
 # corpus/), parser (eurlex_html, formex, guideline_pdf, guideline_md), cite_as (short name
-# used in citation refs), note (where the file is not the official format) and amends (for an
-# amending act: the id of the document it amends).
+# used in citation refs), note (where the file is not the official format), amends (for an
+# amending act: the id of the document it amends) and translation_of (for a language version
+# of another document, e.g. the German AI Act: that document's id; same refs, other language).
 # Maintained by `python -m ingest add/remove`; hand edits are fine too.
 """
 
@@ -95,6 +96,9 @@ def load_manifest(path: Path) -> list[Document]:
         if doc.id in seen:
             raise DuplicateId(f"document id {doc.id!r} appears twice in {path}")
         seen.add(doc.id)
+    for doc in documents:
+        if doc.translation_of:
+            check_translation_of(doc, documents)
     return documents
 
 
@@ -109,6 +113,41 @@ def _table(doc: Document, table=None):
         if table.get(field.name, "") != text or (new and field.name not in table):
             table[field.name] = check_text(field.name, text)
     return table
+def check_translation_of(doc: Document, documents: list[Document]) -> Document:
+    """The original a language version names: listed, not itself a translation, and in
+    another language.  Returns the original."""
+    original = next((d for d in documents if d.id == doc.translation_of), None)
+    if original is None:
+        known = ", ".join(d.id for d in documents if not d.translation_of)
+        raise BadDocument(
+            f"{doc.id}: translation_of {doc.translation_of!r} is not in the manifest; "
+            f"known: {known}"
+        )
+    if original.translation_of:
+        raise BadDocument(
+            f"{doc.id}: translation_of {original.id!r}, itself a translation of "
+            f"{original.translation_of!r}; name the original instead"
+        )
+    if doc.kind is not original.kind:
+        raise BadDocument(
+            f"{doc.id}: a language version has its original's kind {original.kind.value!r}, "
+            f"got {doc.kind.value!r}"
+        )
+    if doc.language == original.language:
+        raise BadDocument(
+            f"{doc.id}: a language version needs another language than {original.id!r} "
+            f"({original.language!r}); set language"
+        )
+    twin = next((d for d in documents if d.id != doc.id and d.translation_of == original.id
+                 and d.language == doc.language), None)
+    if twin is not None:
+        raise DuplicateId(
+            f"{doc.id}: {original.id!r} already has a {doc.language!r} version, {twin.id!r}; "
+            "remove it first"
+        )
+    return original
+
+
 
 
 def dump_manifest(documents: list[Document], existing: str = "") -> str:

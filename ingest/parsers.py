@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from kb.errors import BadDocument
@@ -107,4 +108,7 @@ def parse_document(corpus_dir: Path, doc: Document, *, max_bytes: int = 10 * 2**
         raise BadDocument(
             f"{doc.id}: {path.name} has {len(provisions):,} paragraphs, over the limit of "
             f"{max_provisions:,} (KB_MAX_PROVISIONS)")
+    lang = (doc.language or "en").strip().lower()
+    if lang != "en":
+        provisions = [replace(p, lang=lang) for p in provisions]
     return provisions

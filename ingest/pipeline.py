@@ -21,6 +21,7 @@ from ingest.chunking import chunk_document
 from ingest.lock import writer_lock
 from ingest.manifest import load_manifest
 from ingest.parsers import parse_document, source_files, source_hash
+from ingest.translations import build_translations, split_translations
 from kb.config import Settings
 from kb.console import no_progress
 from kb.errors import KbError
@@ -149,15 +150,16 @@ def plan(settings: Settings, store: Store, *, rebuild: bool = False) -> Plan:
     """Compare the manifest with the live index: which documents to embed, keep or drop."""
     documents = load_manifest(settings.manifest_path)
     hashes = document_hashes(settings, documents)
-    live = None if rebuild else store.live()
+    live = store.live()  # replaced by the new generation; copied from unless rebuilding
     records = {r.document.id: r for r in live.catalog.documents()} if live else {}
     added, replaced, unchanged = [], [], []
     old_ids = set(records) | _catalog_ids(store)
     for doc in documents:
         if doc.id not in old_ids:
             added.append(doc.id)
-        elif doc.id not in records or records[doc.id].source_hash != hashes[doc.id]:
-            replaced.append(doc.id)  # changed, or its vectors are lost (rebuild)
+        elif (rebuild or doc.id not in records
+              or records[doc.id].source_hash != hashes[doc.id]):
+            replaced.append(doc.id)  # changed, rebuilt, or its vectors are lost
         else:
             unchanged.append(doc.id)
     wanted = {d.id for d in documents}
@@ -200,22 +202,26 @@ def _build(settings: Settings, store: Store, todo: Plan,
            progress: Progress) -> tuple[int, int, str]:
     """Fill and commit a new generation: (chunks embedded, chunks copied, its name)."""
     changed = set(todo.added + todo.replaced)
+    documents, translated = split_translations(todo.documents)  # language versions: catalog only
     parsed: dict[str, list[Provision]] = {}
-    for i, doc in enumerate(todo.documents):
-        progress("parse", doc.id, i, len(todo.documents))
+    for i, doc in enumerate(documents):
+        progress("parse", doc.id, i, len(documents))
         # An amended act needs its amending acts parsed too (they are small).
         if doc.id in changed or (doc.amends and doc.amends in changed):
             parsed[doc.id] = parse_document(settings.corpus_dir, doc, **settings.parse_limits)
-    amendments = consolidate_amendments(settings, todo.documents, parsed)
-    progress("parse", "", len(todo.documents), len(todo.documents))
+    amendments = consolidate_amendments(settings, documents, parsed)
+    progress("parse", "", len(documents), len(documents))
 
     embedder = load_embedder(settings.embed_model)
     count, limit = token_counter(embedder), max_tokens(embedder)
+    translations = build_translations(settings.corpus_dir, translated, documents, parsed,
+                                      todo.live.catalog if todo.live else None, todo.hashes,
+                                      count_tokens=count, max_tokens=limit)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     records, provisions, chunks = [], {}, {}
     embedded = copied = 0
     with store.new_generation(source=todo.live) as generation:
-        for doc in todo.documents:
+        for doc in documents:
             if doc.id in changed:
                 provisions[doc.id] = parsed.get(doc.id) or parse_document(
                     settings.corpus_dir, doc, **settings.parse_limits)
@@ -246,7 +252,8 @@ def _build(settings: Settings, store: Store, todo: Plan,
             "amendments": json.dumps([a.to_dict() for a in amendments]) if amendments
             else old_amendments,
         }
-        generation.commit(CatalogContent(records, provisions, chunks, state))
+        generation.commit(CatalogContent(records + translations.records, provisions, chunks,
+                                         state, translations.provisions, translations.chunks))
     progress("write", "", 1, 1)
     return embedded, copied, generation.name
 

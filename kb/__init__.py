@@ -16,6 +16,7 @@ from kb.errors import (
     UnknownDocument,
     UnknownReference,
 )
+from kb.law.library import Rendition
 from kb.obligations.assess import Assessment
 from kb.records import Answer, Citation, Document, Kind, Provision, Unit
 from kb.register import Register
@@ -34,6 +35,7 @@ __all__ = [
     "Kind",
     "Provision",
     "Register",
+    "Rendition",
     "Settings",
     "Unit",
     "UnknownDocument",

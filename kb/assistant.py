@@ -16,12 +16,13 @@ from dataclasses import dataclass, replace
 
 from kb.answers.extractive import Answerer, ExtractiveAnswerer
 from kb.answers.lead import lead_with
+from kb.answers.scope import instruction_reason
 from kb.config import Settings
 from kb.errors import BadQuestion, KbError
 from kb.index.embeddings import embed_queries, load_embedder
 from kb.index.store import Snapshot, Store
 from kb.law.dates import ApplicationRule, application_table, parse_date
-from kb.law.library import Library
+from kb.law.library import Library, Rendition
 from kb.obligations.assess import Assessment, assess, describes_system, lead_quote
 from kb.obligations.catalogue import (
     Obligation,
@@ -31,12 +32,13 @@ from kb.obligations.catalogue import (
     obligation_json,
 )
 from kb.obligations.scenario import Checklist, scenario
-from kb.records import Answer, Citation, Hit, Provision
+from kb.records import LANGUAGES, Answer, Citation, Hit, Provision
 from kb.search.retrieval import Retriever, expand
 
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 1000
+MIN_QUOTE_WORDS = 3
 MAX_TOP_K = 50
 ABSTAIN_TEXT = (
     "The indexed texts do not cover this question. Nothing in the AI Act, the GDPR or the "
@@ -52,6 +54,7 @@ class Verification:
     ok: bool
     ref: str
     reason: str = ""
+    lang: str = ""  # language of the wording the quote was found in
 
 
 def clean_question(question: str) -> tuple[str, str]:
@@ -79,6 +82,18 @@ def clean_question(question: str) -> tuple[str, str]:
             f"{MAX_QUESTION_CHARS} were used."
         )
     return text, ""
+
+
+def check_lang(lang: str) -> str:
+    """A supported language code, or BadQuestion naming the valid ones.
+
+    >>> check_lang(" DE ")
+    'de'
+    """
+    code = lang.strip().lower() if isinstance(lang, str) else ""
+    if code not in LANGUAGES:
+        raise BadQuestion(f"unsupported language {lang!r}; use one of {', '.join(LANGUAGES)}")
+    return code
 
 
 class _View:
@@ -224,7 +239,7 @@ class Assistant:
             message=note or (draft.reason if draft.abstained else ""),
             as_of=day,
         )
-        if describes_system(text):  # "We use X to do Y: what must we do?" (issue 12)
+        if describes_system(text) and not instruction_reason(text):  # "We use X: must we…?"
             answer = self._with_assessment(view, answer, day)
         return replace(answer, timing_ms=(time.perf_counter() - started) * 1000)
 
@@ -306,42 +321,85 @@ class Assistant:
 
     # --- provisions ---------------------------------------------------------------------------
 
-    def show(self, ref: str, *, as_of: str | None = None) -> Provision:
-        """The provision ``ref`` names ("Art. 50(1)" works too), as in force on ``as_of``."""
+    def show(self, ref: str, *, as_of: str | None = None, lang: str | None = None) -> Provision:
+        """The provision ``ref`` names ("Art. 50(1)" works too), as in force on ``as_of``.
+
+        ``lang`` ("de", "fr"): its official wording in that language, or the English text
+        where the provision was amended in English only (see :meth:`translation` for the
+        note that says so).
+        """
+        if lang:
+            return self.translation(ref, lang, as_of=as_of).provision
         day = parse_date(as_of or self.settings.as_of)
-        exact = self.library.version(ref.strip(), day)
+        library = self.library
+        exact = library.version(ref.strip(), day)
         if exact is not None:
             return exact
-        found = self.library.lookup(ref, day)
+        found = library.lookup(ref, day)
         if found and found[0].exact:
             return found[0].provision
-        return self.library.get(ref.strip(), day)  # raises UnknownReference with a hint
+        return library.get(ref.strip(), day)  # raises UnknownReference with a hint
+
+    def translation(self, ref: str, lang: str, *, as_of: str | None = None) -> Rendition:
+        """``ref`` in ``lang`` as in force on ``as_of``, with a note when the text shown is
+        English (an amendment with no official wording in ``lang`` yet)."""
+        code = check_lang(lang)
+        day = parse_date(as_of or self.settings.as_of)
+        return self.library.translation(self.show(ref, as_of=day).ref, code, day)
 
     def define(self, term: str, *, as_of: str | None = None) -> Provision:
         return self.library.define(term, parse_date(as_of or self.settings.as_of))
 
-    def verify(self, ref: str, quote: str) -> Verification:
-        """Whether ``quote`` is verbatim official text of ``ref`` (any version of it)."""
-        versions = self.library.versions(ref)
-        if not versions:
+    def verify(self, ref: str, quote: str, lang: str | None = None) -> Verification:
+        """Whether ``quote`` is verbatim official text of ``ref`` (any version of it), in
+        ``lang`` ("en", "de", "fr") or, without ``lang``, in any official language.
+
+        A quote must be a run of whole words, at least MIN_QUOTE_WORDS long unless it is the
+        provision's whole text: a single word or a fragment of one proves nothing.
+        """
+        code = check_lang(lang) if lang else None
+        library = self.library
+        if not library.versions(ref):
             return Verification(False, ref, "unknown ref")
-        if not quote.strip():
+        wanted = " ".join(quote.split())
+        if not wanted:
             return Verification(False, ref, "empty quote")
-        if any(quote in p.text for p in versions):
-            return Verification(True, ref)
-        return Verification(False, ref, "text differs from the official wording")
+        wordings = library.wordings(ref, code)
+        if len(wanted.split()) < MIN_QUOTE_WORDS and not any(
+                wanted == " ".join(p.text.split()) for p in wordings):
+            return Verification(False, ref, f"quote too short to verify (fewer than "
+                                            f"{MIN_QUOTE_WORDS} words)")
+        for p in wordings:
+            if _whole_words_in(wanted, p.text):
+                return Verification(True, ref, lang=p.lang)
+        where = f" in {LANGUAGES[code]}" if code else ""
+        return Verification(False, ref, f"text differs from the official wording{where}")
 
     def verify_answer(self, answer: Answer) -> list[Verification]:
         """Check every sentence of an answer against the provision its marker cites."""
         by_n = {c.n: c for c in answer.citations}
         results = []
         for sentence in answer.sentences:
-            citation = by_n.get(sentence.n)
-            if citation is None:
+            cited = by_n.get(sentence.n)
+            if cited is None:
                 results.append(Verification(False, f"[{sentence.n}]", "marker cites nothing"))
             else:
-                results.append(self.verify(citation.ref, sentence.text))
+                results.append(self.verify(cited.ref, sentence.text, cited.lang))
         return results
+
+
+def _whole_words_in(quote: str, text: str) -> bool:
+    """Whether ``quote`` occurs in ``text`` starting and ending at word boundaries (runs of
+    whitespace count as one space).
+
+    >>> _whole_words_in("shall ensure", "Providers shall ensure that")
+    True
+    >>> _whole_words_in("hall e", "shall ensure")
+    False
+    """
+    flat = " ".join(text.split())
+    pattern = r"(?<!\w)" + re.escape(quote) + r"(?!\w)"
+    return re.search(pattern, flat) is not None
 
 
 def _check_top_k(top_k: int) -> int:
@@ -351,13 +409,17 @@ def _check_top_k(top_k: int) -> int:
 
 
 def citation(library: Library, p: Provision, *, n: int = 1, score: float = 0.0) -> Citation:
+    """The citation record of a provision: its document's title and kind (in the wording's
+    language), and where it came from."""
     doc = library.documents.get(p.doc_id)
+    if p.lang != "en":
+        doc = library.language_version(p.doc_id, p.lang) or doc
     return Citation(
         n=n, ref=p.ref, doc_id=p.doc_id, unit=p.unit, text=p.text, url=p.url, score=score,
         article=p.article, paragraph=p.paragraph, point=_point(p), annex=p.annex,
         recital=p.recital, page=p.page, title=p.title,
         doc_title=doc.title if doc else "", doc_kind=doc.kind.value if doc else "",
-        valid_from=p.valid_from, version_source=p.version_source,
+        valid_from=p.valid_from, version_source=p.version_source, lang=p.lang,
     )
 
 

@@ -16,7 +16,7 @@ from kb.errors import BadQuestion, KbError
 from kb.obligations.assess import summary, tier_label
 from kb.obligations.catalogue import ROLES
 from kb.obligations.scenario import SYSTEMS
-from kb.records import Answer, Provision
+from kb.records import LANGUAGES, Answer, Provision
 
 
 def output_options(command):
@@ -115,10 +115,14 @@ def ask(question: str | None, batch, as_json: bool, top_k: int, as_of: str | Non
         _fail(error)
 
 
-def format_provision(p: Provision, assistant: Assistant) -> str:
+def format_provision(p: Provision, assistant: Assistant, note: str = "") -> str:
     doc = assistant.library.documents.get(p.doc_id)
+    if p.lang != "en":
+        doc = assistant.library.language_version(p.doc_id, p.lang) or doc
     head = p.ref + (f" — {p.title}" if p.title else "")
     lines = [head, doc.title if doc else p.doc_id]
+    if note:
+        lines.append(f"Note: {note}")
     if p.deleted:
         lines.append(f"DELETED from {p.valid_from} ({p.version_source}); former text:")
     elif p.version_source:
@@ -127,34 +131,42 @@ def format_provision(p: Provision, assistant: Assistant) -> str:
     return "\n".join(lines)
 
 
-def _provision_json(p: Provision, assistant: Assistant) -> str:
+def _provision_json(p: Provision, assistant: Assistant, note: str = "") -> str:
     data = assistant.citation(p).to_dict()
     data.update({"title": p.title, "deleted": p.deleted, "term": p.term})
+    if note:
+        data["note"] = note
     data.pop("n")
     data.pop("score")
     return json.dumps(data, ensure_ascii=False)
 
 
 def _print_provision(find, as_json: bool) -> None:
-    """Open the assistant, find one provision with ``find(assistant)``, print it."""
+    """Open the assistant, find one provision with ``find(assistant)``, print it.
+    ``find`` returns a Provision, or a Rendition (a provision in a language, with a note)."""
     try:
         assistant = _open()
-        p = find(assistant)
+        found = find(assistant)
     except KbError as error:
         _fail(error)
-    click.echo(_provision_json(p, assistant) if as_json else format_provision(p, assistant))
+    p, note = (found, "") if isinstance(found, Provision) else (found.provision, found.note)
+    click.echo(_provision_json(p, assistant, note) if as_json
+               else format_provision(p, assistant, note))
 
 
 @cli.command()
 @click.argument("ref")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.option("--as-of", default=None, type=ISO_DATE, help="Wording in force on this date.")
-def show(ref: str, as_json: bool, as_of: str | None) -> None:
+@click.option("--lang", type=click.Choice(list(LANGUAGES)), default="en", show_default=True,
+              help="Language of the official wording (English, with a note, where an "
+                   "amendment exists in English only).")
+def show(ref: str, as_json: bool, as_of: str | None, lang: str) -> None:
     """Print the verbatim provision REF with its title and link.
 
-    Example: python -m kb show "Article 50(1)"
+    Example: python -m kb show "Article 50(1)" --lang de
     """
-    _print_provision(lambda assistant: assistant.show(ref, as_of=as_of), as_json)
+    _print_provision(lambda assistant: assistant.translation(ref, lang, as_of=as_of), as_json)
 
 
 @cli.command()
@@ -297,6 +309,39 @@ def assess(description: str | None, batch, role: str | None, facts: tuple[str, .
             click.echo(json.dumps(data, ensure_ascii=False) if as_json else shown + "\n")
     except KbError as error:
         _fail(error)
+# --- servers (issue 15): the HTTP API and the MCP server, thin layers over Assistant ------------
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on (0.0.0.0 for every interface).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535),
+              help="TCP port.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 16),
+              help="Server processes, each with its own model and index in memory.")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs); KB_API_TOKEN requires a bearer token.
+
+    Example: python -m kb serve --port 8080
+    """
+    from kb.serve.api import run
+
+    run(Settings.from_env(), host=host, port=port, workers=workers)
+
+
+@cli.command()
+@click.option("--http", "use_http", is_flag=True,
+              help="Serve streamable HTTP at http://HOST:PORT/mcp instead of stdio.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="With --http: interface.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535),
+              help="With --http: TCP port.")
+def mcp(use_http: bool, host: str, port: int) -> None:
+    """Run the MCP server: stdio for desktop clients, or --http for streamable HTTP.
+
+    Example: python -m kb mcp
+    """
+    from kb.serve.mcp import run
+
+    run(Settings.from_env(), http=use_http, host=host, port=port)
 
 
 # --- the AI system register (issue 14): its commands live in kb/register/cli.py ------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -48,6 +48,10 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "KB_GENERATION_GRACE": (
         "600",
         "Seconds a replaced index generation stays readable for questions in flight.",
+    ),
+    "KB_API_TOKEN": (
+        "",
+        "Bearer token the HTTP API requires on every endpoint but /health; empty means open.",
     ),
 }
 
@@ -105,12 +109,13 @@ class Settings:
     chroma_host: str = ""
     chroma_port: int = 8000
     as_of: str = ""
-    admin_token: str = ""
-    reviewer_token: str = ""
+    admin_token: str = field(default="", repr=False)  # a secret: kept out of logs
+    reviewer_token: str = field(default="", repr=False)  # a secret: kept out of logs
     log_level: str = "WARNING"
     max_document_mb: int = 10
     max_provisions: int = 20_000
     generation_grace: int = 600
+    api_token: str = field(default="", repr=False)  # a secret: kept out of logs
 
     @property
     def parse_limits(self) -> dict[str, int]:
@@ -135,6 +140,7 @@ class Settings:
             max_document_mb=_number("KB_MAX_DOCUMENT_MB", 1, 1000),
             max_provisions=_number("KB_MAX_PROVISIONS", 1, 10**6),
             generation_grace=_number("KB_GENERATION_GRACE", 0, 10**7),
+            api_token=_get("KB_API_TOKEN"),
         )
 
     def with_(self, **changes) -> Settings:

@@ -48,6 +48,10 @@ class Kind(_Vocabulary):
     NATIONAL_GUIDANCE = "national_guidance"
 
 
+# The languages of the official texts in the knowledge base: code -> English name.
+LANGUAGES: dict[str, str] = {"en": "English", "de": "German", "fr": "French"}
+
+
 @dataclass(frozen=True, slots=True)
 class Document:
     """One manifest entry: a source document and how to read it."""
@@ -65,6 +69,9 @@ class Document:
     cite_as: str = ""  # short name used in refs: "GDPR", "Guidelines C(2025) 5052"
     note: str = ""  # e.g. "Markdown text extract of the official PDF, not an official format"
     amends: str = ""  # for an amending act: the id of the document it amends
+    # For a language version of another document (the German AI Act): that document's id.
+    # Its provisions carry the original's refs and doc_id, with their own ``lang`` and url.
+    translation_of: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +111,12 @@ class Provision:
     # "" for the original text, or "Regulation (EU) 2026/1744, Article 1, point (5)"
     version_source: str = ""
     deleted: bool = False  # provision deleted by an amendment: history only
+    lang: str = "en"  # language of ``text`` ("de" for the German wording of an English ref)
 
     def __repr__(self) -> str:
         text = self.text if len(self.text) <= 40 else self.text[:37] + "..."
-        return f"Provision({self.doc_id!r}, {self.ref!r}, {text!r})"
+        lang = "" if self.lang == "en" else f", lang={self.lang!r}"
+        return f"Provision({self.doc_id!r}, {self.ref!r}, {text!r}{lang})"
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -150,7 +159,9 @@ class Chunk:
     @property
     def id(self) -> str:
         p = self.provision
-        return stable_id(p.doc_id, p.ref, str(self.part), p.valid_from or "")
+        # English ids stay as they were; another language's chunk of the same ref differs.
+        lang = () if p.lang == "en" else (p.lang,)
+        return stable_id(p.doc_id, p.ref, str(self.part), p.valid_from or "", *lang)
 
     @property
     def content_hash(self) -> str:
@@ -209,6 +220,7 @@ class Citation:
     doc_kind: str = ""
     valid_from: str | None = None
     version_source: str = ""
+    lang: str = "en"  # language of ``text`` and ``url``
 
     def to_dict(self) -> dict:
         """The documented JSON shape of a citation."""
@@ -228,6 +240,7 @@ class Citation:
             "score": round(self.score, 4),
             "version_source": self.version_source,
             "valid_from": self.valid_from,
+            "lang": self.lang,
         }
 
 

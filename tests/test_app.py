@@ -15,6 +15,7 @@ from ui import get_assistant
 from ui.widgets import answer_body, escape_markdown, highlight, table_of_contents
 
 ROOT = Path(__file__).resolve().parent.parent
+FIXTURE_CORPUS = ROOT / "tests" / "fixtures" / "corpus"
 APP = str(ROOT / "app.py")
 BOT_QUESTION = "Do I have to tell customers they're talking to a bot?"
 HOSTILE_REF = "Guidelines C(2026) 5054, para. 15"
@@ -280,6 +281,40 @@ def test_browse_lists_answers_of_this_session_that_cite_it(small_kb, use_kb):
     assert any(m.value.startswith("- " + escape_markdown(BOT_QUESTION)) for m in at.markdown)
 
 
+def test_sidebar_language_picker_offers_the_official_languages(small_kb, use_kb):
+    use_kb(small_kb)
+    at = open_app()
+    assert not at.exception
+    picker = at.sidebar.radio(key="language")
+    assert list(picker.options) == ["EN", "DE", "FR"] and picker.value == "en"
+
+
+def test_browse_in_german_shows_the_german_wording_and_link(small_kb, use_kb):
+    use_kb(small_kb)
+    at = open_app("ui/browse.py", ref="Article 50(1)")
+    at.sidebar.radio(key="language").set_value("de")
+    at.run(timeout=120)
+    assert not at.exception
+    assert at.subheader[0].value == "Article 50(1)"
+    assert "Transparenzpflichten für Anbieter und Betreiber" in at.caption[1].value
+    assert any(m.value.startswith("(1) Die Anbieter stellen sicher") for m in at.markdown)
+    assert at.code[0].value.startswith("Article 50(1), Verordnung (EU) 2024/1689")
+    assert at.code[0].value.endswith("https://eur-lex.europa.eu/eli/reg/2024/1689/oj/deu#050.001")
+    assert not at.info  # German wording in force: no note
+    at.sidebar.radio(key="language").set_value("fr")
+    at.run(timeout=120)
+    assert any(m.value.startswith("1\\. Les fournisseurs veillent") for m in at.markdown)
+
+
+def test_browse_in_french_of_an_english_only_guideline_says_so(small_kb, use_kb):
+    use_kb(small_kb)
+    at = open_app("ui/browse.py", ref="Guidelines C(2026) 5054, para. 1")
+    at.sidebar.radio(key="language").set_value("fr")
+    at.run(timeout=120)
+    assert not at.exception
+    assert at.info[0].value.startswith("No French wording of Commission Guidelines")
+
+
 def test_browse_unknown_ref_warns(small_kb, use_kb):
     use_kb(small_kb)
     at = open_app("ui/browse.py", ref="Article 999")
@@ -300,6 +335,9 @@ def test_sources_lists_documents_and_corpus_version(small_kb, use_kb):
     assert metrics["Corpus version"] == info["corpus_version"]
     table = at.dataframe[0].value
     assert list(table["Id"]) == [d["id"] for d in info["documents"]]
+    languages = dict(zip(table["Id"], table["Language"], strict=True))
+    assert languages["eu-ai-act"] == "en"
+    assert languages["eu-ai-act-de"] == "de (version of eu-ai-act; catalog only)"
     assert "Maintainer actions are disabled" in at.info[0].value
     assert not at.file_uploader
 
@@ -377,6 +415,35 @@ def test_admin_bad_upload_changes_nothing(fresh_kb, use_kb):
 # --- no index -------------------------------------------------------------------------------
 
 
+def test_app_follows_ingest_add_and_remove_from_a_shell(fresh_kb, use_kb, tmp_path):
+    """The README's maintainer commands, run while the app is up: no restart, no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    use_kb(fresh_kb)
+    at = open_app()
+    ask(at, BOT_QUESTION)
+    assert not at.exception
+    assert "· 3 documents" in " ".join(c.value for c in at.sidebar.caption)
+    env = {**os.environ, "KB_CORPUS_DIR": str(fresh_kb.corpus_dir),
+           "KB_DATA_DIR": str(fresh_kb.data_dir), "CHROMA_HOST": "", "KB_COLLECTION": "kb"}
+    source = tmp_path / "nl.md"
+    source.write_text((FIXTURE_CORPUS / "guideline-excerpt.md").read_text(encoding="utf-8"),
+                      encoding="utf-8")
+    for command in (["add", str(source), "--id", "nl-guidance", "--title", "Dutch guidance",
+                     "--kind", "national_guidance"], ["remove", "nl-guidance"]):
+        done = subprocess.run([sys.executable, "-m", "ingest", *command], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        ask(at, BOT_QUESTION)
+        assert not at.exception
+        assert not at.error, [e.value for e in at.error]
+        assert "\\[1\\] Article 50(1)" in [s.value for s in at.subheader]
+        count = 4 if command[0] == "add" else 3
+        assert f"· {count} documents" in " ".join(c.value for c in at.sidebar.caption)
+
+
 def test_missing_index_shows_the_build_command(small_kb, use_kb, tmp_path):
     use_kb(small_kb, KB_DATA_DIR=str(tmp_path / "no-index"))
     at = open_app()
@@ -430,6 +497,25 @@ def test_browse_amended_article_shows_both_versions(full_kb, use_kb):
     assert not at.exception
     assert any(m.value.startswith("Providers and deployers of AI systems shall take measures "
                                   "to ensure, to their best extent") for m in at.markdown)
+
+
+@pytest.mark.corpus
+def test_browse_amended_article_in_german_shows_english_with_the_note(full_kb, use_kb):
+    use_kb(full_kb)
+    at = open_app("ui/browse.py", ref="Article 4")
+    at.sidebar.radio(key="language").set_value("de")
+    at.run(timeout=120)
+    assert not at.exception
+    assert [i.value for i in at.info] == [
+        "German wording of this amended provision not yet in the knowledge base; the English "
+        "text is shown."]
+    assert "/oj/deu" not in at.code[0].value
+    # Before the amendment applied, the German 2024 wording is the law.
+    at.date_input(key="as_of_date").set_value(date(2026, 1, 1))
+    at.run(timeout=120)
+    assert not at.exception and not at.info
+    assert any(m.value.startswith("Die Anbieter und Betreiber von KI-Systemen ergreifen")
+               for m in at.markdown)
 
 
 @pytest.mark.corpus

@@ -12,7 +12,8 @@ from kb import Assistant, BadQuestion, UnknownReference
 from kb.assistant import MAX_QUESTION_CHARS
 
 CITATION_KEYS = ["n", "ref", "doc_id", "unit", "article", "paragraph", "point", "annex",
-                 "recital", "page", "url", "text", "score", "version_source", "valid_from"]
+                 "recital", "page", "url", "text", "score", "version_source", "valid_from",
+                 "lang"]
 
 
 def test_exported_members_are_the_documented_api():
@@ -126,6 +127,7 @@ def test_answer_json_has_exactly_the_documented_shape(assistant):
     first = data["citations"][0]
     assert first["unit"] == "article" and first["article"] == "50" and first["paragraph"] == "1"
     assert first["url"] == "https://eur-lex.europa.eu/eli/reg/2024/1689/oj/eng#050.001"
+    assert first["lang"] == "en"
 
 
 def test_show_accepts_common_forms_and_explains_unknown_refs(assistant):
@@ -162,3 +164,53 @@ def test_open_without_index_says_how_to_build_it(tmp_path):
 
     with pytest.raises(kb.IndexMissing, match="python -m ingest"):
         Assistant.open(settings_for(tmp_path / "corpus", tmp_path / "data"))
+
+
+# --- other languages ------------------------------------------------------------------------
+
+
+def test_show_in_german_and_french_keeps_the_ref_and_links_the_language(assistant):
+    german = assistant.show("Art. 50 (1)", lang="de")
+    assert (german.ref, german.lang) == ("Article 50(1)", "de")
+    assert german.text.startswith("(1) Die Anbieter stellen sicher, dass KI-Systeme")
+    french = assistant.show("Article 3(4)", lang="fr")
+    assert french.term == "déployeur"
+    assert french.url == "https://eur-lex.europa.eu/eli/reg/2024/1689/oj/fra#art_3"
+    assert assistant.show("Article 50(1)", lang="en").text.startswith("1. Providers shall")
+
+
+def test_citation_of_a_german_wording_says_lang_and_names_the_german_act(assistant):
+    citation = assistant.citation(assistant.show("Article 50(1)", lang="de"))
+    data = citation.to_dict()
+    assert data["lang"] == "de" and data["ref"] == "Article 50(1)"
+    assert data["doc_id"] == "eu-ai-act"
+    assert data["url"].endswith("/oj/deu#050.001")
+    assert citation.doc_title.startswith("Verordnung (EU) 2024/1689")
+
+
+def test_translation_of_a_guideline_is_english_with_a_note(assistant):
+    shown = assistant.translation("Guidelines C(2026) 5054, para. 1", "fr")
+    assert shown.provision.lang == "en" and not shown.translated
+    assert shown.note.startswith("No French wording of ")
+
+
+def test_unsupported_language_is_a_bad_question(assistant):
+    with pytest.raises(BadQuestion, match="unsupported language 'it'; use one of en, de, fr"):
+        assistant.show("Article 50(1)", lang="it")
+    with pytest.raises(BadQuestion, match="unsupported language"):
+        assistant.verify("Article 50(1)", "x", lang="es")
+
+
+def test_verify_checks_a_quote_against_the_wording_in_its_language(assistant):
+    german = "Diese Pflicht gilt nicht für gesetzlich zur Aufdeckung"
+    assert assistant.verify("Article 50(1)", german, lang="de") == kb.Verification(
+        True, "Article 50(1)", lang="de")
+    refused = assistant.verify("Article 50(1)", german, lang="fr")
+    assert not refused.ok
+    assert refused.reason == "text differs from the official wording in French"
+    assert not assistant.verify("Article 50(1)", german, lang="en").ok
+    # Without a language, any official wording of the ref verifies.
+    assert assistant.verify("Article 50(1)", german).lang == "de"
+    assert assistant.verify("Article 50(1)", "Providers shall ensure").lang == "en"
+    altered = german.replace("Pflicht", "Pflichten")
+    assert not assistant.verify("Article 50(1)", altered, lang="de").ok

@@ -403,3 +403,144 @@ def test_gdpr_article_22_1_and_definitions(gdpr):
     assert [p.ref for p in definitions] == [f"Article 4({n}) GDPR" for n in range(1, 27)]
     assert refs["Article 4(1) GDPR"].term == "personal data"
     assert refs["Article 4(7) GDPR"].term == "controller"
+
+
+# --- German and French editions: same parser, same refs ------------------------------------
+
+EXCERPTS = {lang: ROOT / "tests" / "fixtures" / "corpus" / f"eu-ai-act-excerpt-{lang}.html"
+            for lang in ("de", "fr")}
+ART_50_1_IN = {
+    "de": (
+        "(1) Die Anbieter stellen sicher, dass KI-Systeme, die für die direkte Interaktion mit "
+        "natürlichen Personen bestimmt sind, so konzipiert und entwickelt werden, dass die "
+        "betreffenden natürlichen Personen informiert werden, dass sie mit einem KI-System "
+        "interagieren, es sei denn, dies ist aus Sicht einer angemessen informierten, "
+        "aufmerksamen und verständigen natürlichen Person aufgrund der Umstände und des "
+        "Kontexts der Nutzung offensichtlich. Diese Pflicht gilt nicht für gesetzlich zur "
+        "Aufdeckung, Verhütung, Ermittlung oder Verfolgung von Straftaten zugelassene "
+        "KI-Systeme, wenn geeignete Schutzvorkehrungen für die Rechte und Freiheiten Dritter "
+        "bestehen, es sei denn, diese Systeme stehen der Öffentlichkeit zur Anzeige einer "
+        "Straftat zur Verfügung."
+    ),
+    "fr": (
+        "1. Les fournisseurs veillent à ce que les systèmes d’IA destinés à interagir "
+        "directement avec des personnes physiques soient conçus et développés de manière que "
+        "les personnes physiques concernées soient informées qu’elles interagissent avec un "
+        "système d’IA, sauf si cela ressort clairement du point de vue d’une personne physique "
+        "normalement informée et raisonnablement attentive et avisée, compte tenu des "
+        "circonstances et du contexte d’utilisation. Cette obligation ne s’applique pas aux "
+        "systèmes d’IA dont la loi autorise l’utilisation à des fins de prévention ou de "
+        "détection des infractions pénales, d’enquêtes ou de poursuites en la matière, sous "
+        "réserve de garanties appropriées pour les droits et libertés des tiers, sauf si ces "
+        "systèmes sont mis à la disposition du public pour permettre le signalement d’une "
+        "infraction pénale."
+    ),
+}
+EURLEX_LANG = {"de": "deu", "fr": "fra"}
+
+
+def language_version(lang: str) -> Document:
+    return replace(AI_ACT, id=f"eu-ai-act-{lang}", language=lang,
+                   url=f"https://eur-lex.europa.eu/eli/reg/2024/1689/oj/{EURLEX_LANG[lang]}")
+
+
+@pytest.fixture(scope="module", params=["de", "fr"])
+def edition(request) -> tuple[str, list[Provision]]:
+    lang = request.param
+    return lang, parse_file(EXCERPTS[lang], language_version(lang))
+
+
+def test_language_excerpts_have_the_english_refs_in_the_same_order(excerpt, edition):
+    _, provisions = edition
+    assert [p.ref for p in provisions] == [p.ref for p in excerpt]
+    fields = ("unit", "article", "paragraph", "point", "subpoint", "annex", "recital", "parent")
+    for english, other in zip(excerpt, provisions, strict=True):
+        assert [getattr(other, f) for f in fields] == [getattr(english, f) for f in fields]
+
+
+def test_article_50_1_in_each_language_is_the_official_wording(edition):
+    lang, provisions = edition
+    paragraph = by_ref(provisions)["Article 50(1)"]
+    assert paragraph.text == ART_50_1_IN[lang]
+    base = f"https://eur-lex.europa.eu/eli/reg/2024/1689/oj/{EURLEX_LANG[lang]}"
+    assert paragraph.url == f"{base}#050.001"
+
+
+def test_defined_terms_are_read_from_german_and_french_quote_marks(edition):
+    lang, provisions = edition
+    refs = by_ref(provisions)
+    definitions = [p for p in provisions if p.unit is Unit.DEFINITION]
+    assert len(definitions) == 68 and all(p.term for p in definitions)
+    assert refs["Article 3(4)"].term == {"de": "Betreiber", "fr": "déployeur"}[lang]
+    assert refs["Article 3(1)"].term == {"de": "KI-System", "fr": "système d’IA"}[lang]
+
+
+def test_points_labelled_a_bracket_become_english_style_refs(edition):
+    lang, provisions = edition
+    refs = by_ref(provisions)
+    point = refs["Article 5(1)(f)"]
+    assert point.intro == {"de": "Folgende Praktiken im KI-Bereich sind verboten:",
+                           "fr": "Les pratiques en matière d’IA suivantes sont interdites:"}[lang]
+    # The paragraph keeps its points with their labels as printed ("a) ...").
+    assert "\na) " in refs["Article 5(1)"].text
+    ending = {"de": "gelten ab dem 2. August 2027.", "fr": "s’appliquent à partir du 2 août 2027."}
+    assert refs["Article 113(c)"].text.endswith(ending[lang])
+
+
+def test_titles_and_chapters_are_in_the_language(edition):
+    lang, provisions = edition
+    article = by_ref(provisions)["Article 50"]
+    assert article.title == {
+        "de": "Transparenzpflichten für Anbieter und Betreiber bestimmter KI-Systeme",
+        "fr": "Obligations de transparence pour les fournisseurs et les déployeurs de certains "
+              "systèmes d’IA",
+    }[lang]
+    # German headings keep their capitals (nouns); French ones are sentence-cased.
+    assert article.chapter == {
+        "de": "Kapitel IV — TRANSPARENZPFLICHTEN FÜR ANBIETER UND BETREIBER BESTIMMTER "
+              "KI-SYSTEME",
+        "fr": "Chapitre IV — Obligations de transparence pour les fournisseurs et les déployeurs "
+              "de certains systèmes d’IA",
+    }[lang]
+
+
+def test_a_language_the_parser_does_not_know_is_refused():
+    with pytest.raises(BadDocument, match="reads languages en, de, fr, not 'it'"):
+        parse_file(EXCERPTS["fr"], replace(AI_ACT, language="it"))
+
+
+@pytest.fixture(scope="module", params=["de", "fr"])
+def full_edition(request) -> tuple[str, list[Provision]]:
+    doc = manifest_document(f"eu-ai-act-{request.param}")
+    return request.param, parse_file(CORPUS / doc.file, doc)
+
+
+@pytest.mark.corpus
+def test_each_language_has_180_recitals_113_articles_13_annexes_68_definitions(full_edition):
+    _, provisions = full_edition
+    units = Counter(p.unit for p in provisions)
+    assert units[Unit.RECITAL] == 180
+    assert [p.ref for p in whole_articles(provisions)] == [f"Article {n}" for n in range(1, 114)]
+    annexes = [p.ref for p in provisions if p.unit is Unit.ANNEX and p.parent == ""]
+    assert annexes == [f"Annex {n}" for n in ROMAN]
+    assert units[Unit.DEFINITION] == 68
+
+
+@pytest.mark.corpus
+def test_each_language_has_article_50_1_verbatim_and_its_defined_terms(full_edition):
+    lang, provisions = full_edition
+    refs = by_ref(provisions)
+    assert refs["Article 50(1)"].text == ART_50_1_IN[lang]
+    terms = {p.term for p in provisions if p.unit is Unit.DEFINITION}
+    assert {"de": "Betreiber", "fr": "déployeur"}[lang] in terms
+
+
+@pytest.mark.corpus
+def test_every_english_ref_has_its_german_and_french_counterpart(ai_act, full_edition):
+    _, provisions = full_edition
+    assert [p.ref for p in provisions] == [p.ref for p in ai_act]
+    assert all(p.text for p in provisions)
+    # Same structure: as many lines (points) in each provision as in English.
+    english = by_ref(ai_act)
+    assert [p.ref for p in provisions if p.text.count("\n") != english[p.ref].text.count("\n")] \
+        == []

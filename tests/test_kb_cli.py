@@ -69,6 +69,41 @@ def test_show_prints_verbatim_provision_with_title_and_link(small_kb):
     assert lines[-1] == "https://eur-lex.europa.eu/eli/reg/2024/1689/oj/eng#005.001"
 
 
+def test_show_in_german_prints_the_german_wording_and_link(small_kb):
+    result = run(small_kb, "show", "Article 50(1)", "--lang", "de")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == ("Article 50(1) — Transparenzpflichten für Anbieter und Betreiber "
+                        "bestimmter KI-Systeme")
+    assert lines[1].startswith("Verordnung (EU) 2024/1689")
+    assert lines[3].startswith("(1) Die Anbieter stellen sicher")
+    assert lines[-1] == "https://eur-lex.europa.eu/eli/reg/2024/1689/oj/deu#050.001"
+
+
+def test_show_json_in_french_has_lang_and_the_french_text(small_kb):
+    result = run(small_kb, "show", "Article 3(4)", "--lang", "fr", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert (data["ref"], data["lang"], data["term"]) == ("Article 3(4)", "fr", "déployeur")
+    assert data["text"].startswith("«déployeur», une personne physique ou morale")
+    assert "note" not in data
+
+
+def test_show_in_german_of_an_english_only_text_prints_the_note(small_kb):
+    result = run(small_kb, "show", "Guidelines C(2026) 5054, para. 1", "--lang", "de", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["lang"] == "en"
+    assert data["note"].startswith("No German wording of ")
+
+
+def test_show_unsupported_language_exits_2_with_one_error_line(small_kb):
+    result = run(small_kb, "show", "Article 50(1)", "--lang", "it")
+    assert result.exit_code == 2
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert errors == ["Error: Invalid value for '--lang': 'it' is not one of 'en', 'de', 'fr'."]
+
+
 def test_show_unknown_ref_exits_1_with_message(small_kb):
     result = run(small_kb, "show", "Article 50(9)")
     assert result.exit_code == 1

@@ -11,6 +11,7 @@ from kb.index.catalog import Catalog
 from kb.index.store import DOC_KEY, Store
 
 GUIDELINE_MD = "guidelines-transparency-art50"
+VERSIONS = ["eu-ai-act-de", "eu-ai-act-fr"]  # language versions: catalog only, no vectors
 
 
 def vectors(settings) -> dict[str, str]:
@@ -23,9 +24,10 @@ def vectors(settings) -> dict[str, str]:
 def test_fixture_index_has_every_document_and_matching_vectors(small_kb):
     catalog = Catalog(small_kb.catalog_path)
     ids = [r.document.id for r in catalog.documents()]
-    assert ids == ["eu-ai-act", "guidelines-ai-system-definition", GUIDELINE_MD]
+    assert ids == ["eu-ai-act", "guidelines-ai-system-definition", GUIDELINE_MD, *VERSIONS]
     stored = {c.id for c in catalog.chunks()}
     assert set(vectors(small_kb)) == stored
+    assert not {c.id for c in catalog.translation_chunks()} & set(vectors(small_kb))
 
 
 def test_noop_reingest_changes_nothing(fresh_kb):
@@ -35,7 +37,8 @@ def test_noop_reingest_changes_nothing(fresh_kb):
     report = sync(fresh_kb)
     assert not report.changed
     assert report.chunks_embedded == 0
-    assert report.unchanged == ["eu-ai-act", "guidelines-ai-system-definition", GUIDELINE_MD]
+    assert report.unchanged == ["eu-ai-act", *VERSIONS, "guidelines-ai-system-definition",
+                                GUIDELINE_MD]
     assert Store(fresh_kb).collection_name == collection
     assert vectors(fresh_kb) == before
 
@@ -47,7 +50,7 @@ def test_editing_one_document_reembeds_only_that_document(fresh_kb):
     before = vectors(fresh_kb)
     report = sync(fresh_kb)
     assert report.replaced == [GUIDELINE_MD]
-    assert report.unchanged == ["eu-ai-act", "guidelines-ai-system-definition"]
+    assert report.unchanged == ["eu-ai-act", *VERSIONS, "guidelines-ai-system-definition"]
     md_chunks = [i for i, d in vectors(fresh_kb).items() if d == GUIDELINE_MD]
     assert report.chunks_embedded == len(md_chunks)
     assert report.chunks_copied == sum(1 for d in before.values() if d != GUIDELINE_MD)
@@ -110,5 +113,6 @@ def test_rebuild_when_vectors_are_lost(fresh_kb):
     store = Store(fresh_kb)
     store.client.delete_collection(store.collection_name)
     report = sync(fresh_kb)
-    assert set(report.replaced) == {"eu-ai-act", "guidelines-ai-system-definition", GUIDELINE_MD}
+    assert set(report.replaced) == {"eu-ai-act", "guidelines-ai-system-definition", GUIDELINE_MD,
+                                    *VERSIONS}
     assert set(vectors(fresh_kb)) == {c.id for c in Catalog(fresh_kb.catalog_path).chunks()}

@@ -14,9 +14,11 @@ import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
 from kb import Assistant, Settings
+from kb.records import LANGUAGES
 from kb.register import Register
 
 AS_OF_KEY = "as_of_date"
+LANG_KEY = "language"  # the sidebar's language picker: "en", "de" or "fr"
 PAGES = {
     "ask": "ui/ask.py",
     "browse": "ui/browse.py",
@@ -53,9 +55,15 @@ def open_register() -> Register:
 
 def init_session() -> None:
     """Session defaults, set once per browser session."""
-    defaults = {"history": [], "answer": None, "browse_ref": ""}
+    defaults = {"history": [], "answer": None, "browse_ref": "", LANG_KEY: "en"}
     for key, value in defaults.items():
         st.session_state.setdefault(key, value)
+
+
+def language() -> str:
+    """The language chosen in the sidebar for the official texts ("en" by default)."""
+    chosen = st.session_state.get(LANG_KEY)
+    return chosen if chosen in LANGUAGES else "en"
 
 
 def as_of() -> str:

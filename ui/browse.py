@@ -2,7 +2,8 @@
 versions, cross-references, definitions, recitals and the answers that cite it.
 
 Deep links: ``?ref=Article 50(1)`` opens a provision (the citation cards link here).
-The open ref lives in ``st.session_state["browse_ref"]`` and is mirrored in the URL.
+The open ref lives in ``st.session_state["browse_ref"]`` and is mirrored in the URL.  The
+provision's text is shown in the sidebar's language where that wording is in force.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from kb import Assistant, KbError, Provision, Unit
 from kb.answers.export import citation_line
 from kb.answers.feedback import FeedbackStore
 from kb.law.library import Library
-from ui import as_of, get_assistant
+from ui import as_of, get_assistant, language
 from ui.widgets import (
     badge_markdown,
     escape_markdown,
@@ -93,13 +94,29 @@ def _contents(assistant: Assistant, doc_id: str, day: str, current: Provision | 
                     _button(ref, label, key=f"toc-{ref}")
 
 
+def _in_language(assistant: Assistant, p: Provision, day: str, lang: str
+                 ) -> tuple[Provision, str]:
+    """The wording of ``p`` to show in ``lang`` and a note when it is not in ``lang``."""
+    if lang == p.lang:
+        return p, ""
+    in_force = assistant.library.version(p.ref, day)
+    if in_force is None or in_force.valid_from != p.valid_from:
+        # A wording not in force on ``day`` (shown for its history) is the English one.
+        return p, "Older and later wordings are shown in English."
+    rendition = assistant.library.translation(p.ref, lang, day)
+    return rendition.provision, rendition.note
+
+
 def _view(assistant: Assistant, p: Provision, day: str) -> None:
     library = assistant.library
+    shown, note = _in_language(assistant, p, day, language())
     doc = library.documents.get(p.doc_id)
+    if shown.lang != "en":
+        doc = library.language_version(p.doc_id, shown.lang) or doc
     st.subheader(escape_markdown(p.ref), anchor=False)
     caption = doc.title if doc else p.doc_id
-    if p.title and p.unit is not Unit.SECTION:
-        caption += f" · {p.title}"
+    if shown.title and p.unit is not Unit.SECTION:
+        caption += f" · {shown.title}"
     if p.page:
         caption += f" · page {p.page}"
     badge = badge_markdown(doc.kind.value if doc else "", cite_as=doc.cite_as if doc else "")
@@ -113,12 +130,14 @@ def _view(assistant: Assistant, p: Provision, day: str) -> None:
         st.warning("Deleted by an amendment; shown for its history.")
     if p.parent:
         _button(p.parent, f"↑ Part of {p.parent}", key="up")
-    if p.intro:
-        st.caption(escape_markdown(p.intro))
+    if note:
+        st.info(escape_markdown(note))
+    if shown.intro:
+        st.caption(escape_markdown(shown.intro))
     with st.container(border=True):
-        provision_block(p, heading=False)
-    st.code(citation_line(assistant.citation(p)), language=None, wrap_lines=True)
-    url = safe_url(p.url)
+        provision_block(shown, heading=False)
+    st.code(citation_line(assistant.citation(shown)), language=None, wrap_lines=True)
+    url = safe_url(shown.url)
     if url:
         st.link_button("Official text", url, icon=":material/open_in_new:")
     children = library.children(p.ref, day)

@@ -56,9 +56,12 @@ def _overview(settings: Settings) -> None:
         st.error(escape_markdown(str(error)))
         return
     documents = info["documents"]
+    originals = [d for d in documents if not d["translation_of"]]
     cols = st.columns(4)
-    cols[0].metric("Documents", len(documents))
-    cols[1].metric("Indexed passages", sum(d["chunks"] for d in documents))
+    cols[0].metric("Documents", len(originals),
+                   help=f"plus {len(documents) - len(originals)} language version(s)")
+    cols[1].metric("Indexed passages", sum(d["chunks"] for d in originals),
+                   help="Passages with vectors; language versions are kept in the catalog only.")
     cols[2].metric("Corpus version", info["corpus_version"] or "–")
     cols[3].metric("Last ingest", (info["last_ingest"] or "–")[:10],
                    help=info["last_ingest"] or "never")
@@ -69,6 +72,8 @@ def _overview(settings: Settings) -> None:
         {
             "Title": d["title"], "Kind": d["kind"].replace("_", " "), "Issuer": d["issuer"],
             "Date": d["date"], "Identifier": d["identifier"], "Id": d["id"],
+            "Language": d["language"] + (f" (version of {d['translation_of']}; catalog only)"
+                                         if d["translation_of"] else ""),
             "Passages": d["chunks"],
             "Units": ", ".join(f"{n} {unit}s" for unit, n in sorted(d["units"].items())),
             "Last ingest": d["ingested_at"][:16].replace("T", " "), "Source hash": d["hash"],

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Protocol
 
-from kb.answers.scope import legal_cue, off_topic_reason
+from kb.answers.scope import instruction_reason, legal_cue, off_topic_reason
 from kb.records import Hit, Sentence
 from kb.text import content_words, sentence_spans, words
 
@@ -63,6 +63,9 @@ def evidence(question: str, hits: list[Hit]) -> tuple[float, float]:
 
 def should_abstain(question: str, hits: list[Hit]) -> str:
     """Why the evidence is too weak to answer, or "" when it is strong enough."""
+    instructed = instruction_reason(question)
+    if instructed:
+        return instructed
     if any(h.direct for h in hits):
         return ""
     if not hits:

@@ -1,8 +1,11 @@
 """The catalog: a SQLite file beside the vectors with documents, every version of every
-provision, every chunk, and which Chroma collection is live.
+provision, every chunk, and which Chroma collection is live.  Language versions of a
+document (the German and French AI Act) have tables of their own, ``translations`` and
+``translation_chunks``, so that everything reading ``provisions`` and ``chunks`` keeps
+seeing one wording per ref and version.
 
-Ingest writes a complete new catalog to a temporary file and renames it over the old one,
-so readers always see one consistent state (the rename is atomic).  Query time reads it.
+Ingest writes a complete new catalog to a temporary file and renames it over the old one
+(:meth:`kb.index.store.Generation.commit`), so readers always see one consistent state.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import os
 import sqlite3
 import tempfile
 from contextlib import closing
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kb.records import Chunk, Document, Kind, Provision, StoredChunk
@@ -32,7 +35,17 @@ CREATE TABLE chunks (
     valid_until TEXT, text TEXT, embed_text TEXT, hash TEXT, position INTEGER
 );
 CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE translations (
+    source TEXT, doc_id TEXT, lang TEXT, ref TEXT, position INTEGER, data TEXT,
+    PRIMARY KEY (doc_id, lang, ref)
+);
+CREATE TABLE translation_chunks (
+    id TEXT PRIMARY KEY, source TEXT, lang TEXT, doc_id TEXT, ref TEXT, part INTEGER,
+    valid_from TEXT, valid_until TEXT, text TEXT, embed_text TEXT, hash TEXT, position INTEGER
+);
 """
+# Chunk columns in StoredChunk order.
+_CHUNK_COLUMNS = "id, doc_id, ref, part, valid_from, valid_until, text, embed_text, hash"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +139,41 @@ class Catalog:
         return [StoredChunk(*row) for row in rows]
 
 
+    def _translation_rows(self, sql: str, args: tuple) -> list:
+        try:
+            return self._db.execute(sql, args).fetchall()
+        except sqlite3.OperationalError as error:  # a catalog written before translations
+            if "no such table" in str(error):
+                return []
+            raise
+
+    def translations(self, lang: str | None = None, *, source: str | None = None
+                     ) -> list[Provision]:
+        """Provisions of the language versions (in one language, or of one language
+        version ``source``), in document order.  Each carries its original's doc_id and ref."""
+        where = [(clause, value) for clause, value in (("lang = ?", lang), ("source = ?", source))
+                 if value]
+        sql = "SELECT data FROM translations"
+        if where:
+            sql += " WHERE " + " AND ".join(clause for clause, _ in where)
+        rows = self._translation_rows(sql + " ORDER BY source, position",
+                                      tuple(value for _, value in where))
+        return [Provision.from_dict(json.loads(data)) for (data,) in rows]
+
+    def translation_chunks(self, lang: str | None = None, *, source: str | None = None
+                           ) -> list[StoredChunk]:
+        """Chunks of the language versions' provisions, for lexical search in that language
+        (the bundled embedding model is English-only, so they have no vectors)."""
+        where = [(clause, value) for clause, value in (("lang = ?", lang), ("source = ?", source))
+                 if value]
+        sql = f"SELECT {_CHUNK_COLUMNS} FROM translation_chunks"
+        if where:
+            sql += " WHERE " + " AND ".join(clause for clause, _ in where)
+        rows = self._translation_rows(sql + " ORDER BY source, position",
+                                      tuple(value for _, value in where))
+        return [StoredChunk(*row) for row in rows]
+
+
 def stored(chunk: Chunk) -> StoredChunk:
     """The catalog form of a new chunk."""
     p = chunk.provision
@@ -143,6 +191,10 @@ class CatalogContent:
     provisions: dict[str, list[Provision]]  # by document id, in document order
     chunks: dict[str, list[StoredChunk]]  # by document id, in document order
     state: dict[str, str]
+    # Language versions, by the version's document id; their records carry the original's
+    # doc_id and refs (see kb.law.library).
+    translations: dict[str, list[Provision]] = field(default_factory=dict)
+    translation_chunks: dict[str, list[StoredChunk]] = field(default_factory=dict)
 
     def with_state(self, state: dict[str, str]) -> CatalogContent:
         return replace(self, state=state)
@@ -151,9 +203,12 @@ class CatalogContent:
     def read(cls, catalog: Catalog) -> CatalogContent:
         """The content of an existing catalog (to re-commit it elsewhere)."""
         records = catalog.documents()
-        ids = [r.document.id for r in records]
+        ids = [r.document.id for r in records if not r.document.translation_of]
+        versions = [r.document.id for r in records if r.document.translation_of]
         return cls(records, {i: catalog.provisions(i) for i in ids},
-                   {i: catalog.chunks(i) for i in ids}, catalog.all_state())
+                   {i: catalog.chunks(i) for i in ids}, catalog.all_state(),
+                   {v: catalog.translations(source=v) for v in versions},
+                   {v: catalog.translation_chunks(source=v) for v in versions})
 
 
 def write_catalog(path: Path, content: CatalogContent) -> None:
@@ -193,5 +248,18 @@ def _fill(db: sqlite3.Connection, content: CatalogContent) -> None:
         db.executemany(
             "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(*(getattr(c, f) for f in c.__slots__), i) for i, c in enumerate(items)],
+        )
+    for source, items in content.translations.items():
+        db.executemany(
+            "INSERT INTO translations VALUES (?, ?, ?, ?, ?, ?)",
+            [(source, p.doc_id, p.lang, p.ref, i, json.dumps(p.to_dict()))
+             for i, p in enumerate(items)],
+        )
+    for source, items in content.translation_chunks.items():
+        lang = next((p.lang for p in content.translations.get(source, ())), "")
+        db.executemany(
+            "INSERT INTO translation_chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(c.id, source, lang, c.doc_id, c.ref, c.part, c.valid_from, c.valid_until,
+              c.text, c.embed_text, c.hash, i) for i, c in enumerate(items)],
         )
     db.executemany("INSERT INTO state VALUES (?, ?)", list(content.state.items()))

@@ -1,22 +1,23 @@
 """The provisions of the knowledge base in memory, by ref and by date.
 
 Loaded once from the catalog: every version of every provision, the documents, the
-Article 3-style definitions.  Answers the structural questions retrieval cannot: which
-wording was in force on a date, what a ref names, what a passage cross-references,
-which defined terms it uses, an act's table of contents.
+Article 3-style definitions, and the wording of each ref in the other official languages
+(the German and French AI Act).  Answers the structural questions retrieval cannot: which
+wording was in force on a date (in which language), what a ref names, what a passage
+cross-references, which defined terms it uses, an act's table of contents.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from kb.errors import UnknownReference
 from kb.index.catalog import Catalog, in_force
 from kb.law.refs import RefMention, find_refs, parents, qualify
-from kb.records import Document, Kind, Provision, Unit
+from kb.records import LANGUAGES, Document, Kind, Provision, Unit
 
 _GDPR_CONTEXT = re.compile(r"\bGDPR\b|2016/679|General Data Protection Regulation", re.I)
 
@@ -53,11 +54,46 @@ class Resolved:
     exact: bool  # False when only an ancestor exists
 
 
+@dataclass(frozen=True, slots=True)
+class Rendition:
+    """A provision shown in a language: its wording in ``lang`` where that wording is the
+    law in force, else the English text in force and a note saying why."""
+
+    provision: Provision  # ``provision.lang`` is the language of the text shown
+    lang: str  # the language asked for
+    note: str = ""  # "" when the text is in ``lang``
+
+    @property
+    def translated(self) -> bool:
+        """Whether the text is in the language asked for."""
+        return self.provision.lang == self.lang
+
+
+def amended_note(lang: str) -> str:
+    """The note shown with the English text of a provision amended in English only.
+
+    >>> amended_note("de")[:60]
+    'German wording of this amended provision not yet in the know'
+    """
+    return (f"{LANGUAGES.get(lang, lang)} wording of this amended provision not yet in the "
+            "knowledge base; the English text is shown.")
+
+
 class Library:
     """Provisions by ref and date; read-only after construction."""
 
-    def __init__(self, documents: list[Document], provisions: list[Provision]):
-        self.documents = {d.id: d for d in documents}
+    def __init__(self, documents: list[Document], provisions: list[Provision],
+                 translations: list[Provision] = ()):
+        # Language versions (manifest translation_of) are not documents of their own here:
+        # their provisions are other wordings of the original's refs.
+        self.documents = {d.id: d for d in documents if not d.translation_of}
+        self.language_versions: dict[str, dict[str, Document]] = defaultdict(dict)
+        for d in documents:
+            if d.translation_of:
+                self.language_versions[d.translation_of][d.language] = d
+        self._translated: dict[tuple[str, str], Provision] = {
+            (p.lang, p.ref): p for p in translations
+        }
         self._versions: dict[str, list[Provision]] = defaultdict(list)
         self._children: dict[str, list[str]] = defaultdict(list)
         for p in provisions:
@@ -72,7 +108,55 @@ class Library:
 
     @classmethod
     def from_catalog(cls, catalog: Catalog) -> Library:
-        return cls([r.document for r in catalog.documents()], catalog.provisions())
+        return cls([r.document for r in catalog.documents()], catalog.provisions(),
+                   catalog.translations())
+
+    # --- other languages -----------------------------------------------------------------
+
+    def languages(self, doc_id: str | None = None) -> list[str]:
+        """The languages the official text is in: "en" and those of the language versions
+        (of one document, or of any)."""
+        found = {lang for original, versions in self.language_versions.items()
+                 if doc_id is None or original == doc_id for lang in versions}
+        return ["en", *sorted(found)]
+
+    def translation(self, ref: str, lang: str, as_of: str | None = None) -> Rendition:
+        """``ref`` as in force on ``as_of``, in ``lang`` where that wording is the law.
+
+        The language versions hold the original 2024 wording.  Where an amending act
+        (English only) has changed, inserted or deleted the provision by ``as_of``, there
+        is no official wording in ``lang`` in force: the English text in force comes back
+        with a note, never the old wording as if it were the law.
+        """
+        current = self.get(ref, as_of)
+        if lang == current.lang:
+            return Rendition(current, lang)
+        name = LANGUAGES.get(lang, lang)
+        version = self.language_versions.get(current.doc_id, {}).get(lang)
+        if version is None:
+            doc = self.documents.get(current.doc_id)
+            title = doc.title if doc else current.doc_id
+            return Rendition(current, lang, f"No {name} wording of {title} in the knowledge "
+                                            "base; the English text is shown.")
+        wording = self._translated.get((lang, current.ref))
+        if current.version_source or current.deleted or wording is None:
+            return Rendition(current, lang, amended_note(lang))
+        # The original wording is in force: the same dates apply to every language.
+        return Rendition(replace(wording, valid_from=current.valid_from,
+                                 valid_until=current.valid_until), lang)
+
+    def wordings(self, ref: str, lang: str | None = None) -> list[Provision]:
+        """Every official wording of ``ref``: all English versions and the other languages'
+        (``lang`` given: only that language's)."""
+        english = self.versions(ref)
+        others = [p for code in LANGUAGES if (p := self._translated.get((code, ref)))]
+        if lang is None:
+            return english + others
+        return [p for p in english + others if p.lang == lang]
+
+    def language_version(self, doc_id: str, lang: str) -> Document | None:
+        """The manifest entry of ``doc_id``'s version in ``lang``, if there is one."""
+        return self.language_versions.get(doc_id, {}).get(lang)
 
     # --- one provision -----------------------------------------------------------------
 
