@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .PHONY: run serve test test-fast install index lint eval eval-baseline bench-ingest bench-ask \
-	bench-assess bench-api clean
+	bench-assess bench-api bench-register clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,9 @@ bench-assess: index
 	$(PY) -m eval.bench assess
 bench-api: index
 	$(PY) -m eval.bench api
+
+bench-register: index
+	$(PY) -m eval.bench register
 
 clean:
 	rm -rf data/chroma data/catalog.sqlite

@@ -109,6 +109,7 @@ def main() -> None:
         st.Page(PAGES["ask"], title="Ask", icon=":material/forum:", default=True),
         st.Page(PAGES["browse"], title="Browse", icon=":material/menu_book:"),
         st.Page(PAGES["obligations"], title="Obligations", icon=":material/checklist:"),
+        st.Page(PAGES["register"], title="Register", icon=":material/assignment:"),
         st.Page(PAGES["sources"], title="Sources", icon=":material/library_books:"),
     ]
     try:

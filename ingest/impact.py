@@ -14,6 +14,7 @@ from pathlib import Path
 from kb.assistant import Assistant
 from kb.errors import UnknownDocument
 from kb.records import Kind
+from kb.register import Register
 
 DEFAULT_QUESTIONS = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
 
@@ -28,10 +29,12 @@ class Impact:
     changed: list[dict] = field(default_factory=list)  # ref, change, source
     answers: list[dict] = field(default_factory=list)  # question, before, after
     obligations: list[dict] = field(default_factory=list)  # id, title, before, after
+    systems: list[dict] = field(default_factory=list)  # registered systems: id, name, changes
 
     def to_dict(self) -> dict:
         return {"doc_id": self.doc_id, "title": self.title, "in_force": self.in_force,
-                "changed": self.changed, "answers": self.answers, "obligations": self.obligations}
+                "changed": self.changed, "answers": self.answers, "obligations": self.obligations,
+                "systems": self.systems}
 
     def to_markdown(self) -> str:
         lines = [f"# Impact of {self.title}", "", f"In force from {self.in_force}.", "",
@@ -44,6 +47,10 @@ class Impact:
         lines += ["", f"## Obligations whose dates change ({len(self.obligations)})", ""]
         lines += [f"- {o['title']} ({o['id']}): {o['before']} → {o['after']}"
                   for o in self.obligations]
+        lines += ["", f"## Registered AI systems whose assessment changes ({len(self.systems)})",
+                  ""]
+        for s in self.systems:
+            lines.append(f"- {s['id']} {s['name']} ({s['owner']}): " + "; ".join(s["changes"]))
         return "\n".join(lines) + "\n"
 
 
@@ -131,4 +138,15 @@ def impact(settings, *, doc_id: str | None = None, questions: Path | None = DEFA
     if questions is not None:
         result.answers = answer_changes(assistant, read_questions(questions), before, in_force)
     result.obligations = obligation_changes(assistant, before, in_force)
+    result.systems = system_changes(settings, assistant, before, in_force)
     return result
+
+
+def system_changes(settings, assistant: Assistant, before: str, after: str) -> list[dict]:
+    """Registered systems whose tier, obligations, dates or reasons differ between the two
+    dates (``python -m kb register recheck`` flags them for review)."""
+    register = Register.open(settings, assistant=assistant)
+    return [{"id": system.id, "name": system.name, "owner": system.owner,
+             "status": system.status.value, "needs_review": system.needs_review,
+             "changes": diff.lines()}
+            for system, diff in register.changes_between(before, after)]

@@ -36,9 +36,10 @@ from kb.console import no_progress
 from kb.errors import BadDocument, DuplicateId, KbError
 from kb.index.store import INDEX_FORMAT, Store
 from kb.records import Document, Kind
+from kb.register import Recheck, Register
 
 __all__ = ["DEFAULT_QUESTIONS", "SUFFIXES", "Impact", "SyncReport", "add_document", "diagnose",
-           "impact", "reindex", "remove_document", "status"]
+           "impact", "recheck_register", "reindex", "remove_document", "status"]
 
 _FOLDERS = {
     Kind.REGULATION: "regulations",
@@ -115,6 +116,7 @@ def add_document(
             save_manifest(settings.manifest_path, documents)
             destination.unlink(missing_ok=True)
             raise
+    _after_sync(settings, report, say)
     return doc, report
 
 
@@ -201,6 +203,7 @@ def remove_document(settings: Settings, doc_id: str, *, index: bool = True, wait
         for path in source_files(settings.corpus_dir, doc):
             path.unlink(missing_ok=True)
         report = sync(settings, progress=progress) if index else None
+    _after_sync(settings, report, say)
     return doc, report
 
 
@@ -212,7 +215,32 @@ def reindex(settings: Settings, *, rebuild: bool = False, wait: bool = True, say
         if rebuild:
             for message in set_aside_damaged(settings):
                 say(message)
-        return sync(settings, rebuild=rebuild, progress=progress)
+        report = sync(settings, rebuild=rebuild, progress=progress)
+    _after_sync(settings, report, say)
+    return report
+
+
+def _after_sync(settings: Settings, report: SyncReport | None, say: Say) -> None:
+    if report is not None and report.changed:
+        recheck_register(settings, say=say)
+
+
+def recheck_register(settings: Settings, *, say: Say = _quiet) -> Recheck | None:
+    """Re-assess the registered AI systems on the index just committed (when there is a
+    register), flagging those the change affects; a failure is reported, not raised, since
+    the index itself is fine."""
+    if not settings.register_path.exists():
+        return None
+    try:
+        report = Register.open(settings).recheck()
+    except KbError as error:
+        say(f"register recheck failed: {error}; run: python -m kb register recheck")
+        return None
+    flagged = len(report.flagged) + len(report.still_flagged)
+    say(f"register: rechecked {report.checked} systems, {len(report.flagged)} newly need review"
+        + (f" ({flagged} in all; see: python -m kb register list --needs-review)"
+           if flagged else ""))
+    return report
 
 
 def set_aside_damaged(settings: Settings) -> list[str]:

@@ -19,6 +19,7 @@ from kb.errors import (
 from kb.law.library import Rendition
 from kb.obligations.assess import Assessment
 from kb.records import Answer, Citation, Document, Kind, Provision, Unit
+from kb.register import Register
 
 __all__ = [
     "Answer",
@@ -33,6 +34,7 @@ __all__ = [
     "KbError",
     "Kind",
     "Provision",
+    "Register",
     "Rendition",
     "Settings",
     "Unit",

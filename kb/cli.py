@@ -338,6 +338,13 @@ def mcp(use_http: bool, host: str, port: int) -> None:
     run(Settings.from_env(), http=use_http, host=host, port=port)
 
 
+# --- the AI system register (issue 14): its commands live in kb/register/cli.py ------------
+
+from kb.register.cli import register  # noqa: E402
+
+cli.add_command(register)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     cli(prog_name="python -m kb")
 

@@ -36,6 +36,10 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "KB_ADMIN_TOKEN": (
         "", "Token that unlocks maintainer actions in the app; empty disables them."
     ),
+    "KB_REVIEWER_TOKEN": (
+        "", "Token that unlocks reviewer decisions (approve, request changes) in the AI "
+        "system register; empty disables them."
+    ),
     "KB_LOG_LEVEL": ("WARNING", "Log level for the CLI and app (DEBUG, INFO, WARNING)."),
     "KB_MAX_DOCUMENT_MB": ("10", "Largest source document ingest accepts, in megabytes."),
     "KB_MAX_PROVISIONS": (
@@ -106,6 +110,7 @@ class Settings:
     chroma_port: int = 8000
     as_of: str = ""
     admin_token: str = field(default="", repr=False)  # a secret: kept out of logs
+    reviewer_token: str = field(default="", repr=False)  # a secret: kept out of logs
     log_level: str = "WARNING"
     max_document_mb: int = 10
     max_provisions: int = 20_000
@@ -130,6 +135,7 @@ class Settings:
             chroma_port=_number("CHROMA_PORT", 1, 65535),
             as_of=_date("KB_AS_OF"),
             admin_token=_get("KB_ADMIN_TOKEN"),
+            reviewer_token=_get("KB_REVIEWER_TOKEN"),
             log_level=_choice("KB_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR")),
             max_document_mb=_number("KB_MAX_DOCUMENT_MB", 1, 1000),
             max_provisions=_number("KB_MAX_PROVISIONS", 1, 10**6),
@@ -159,6 +165,10 @@ class Settings:
     @property
     def feedback_path(self) -> Path:
         return self.data_dir / "feedback.sqlite"
+
+    @property
+    def register_path(self) -> Path:
+        return self.data_dir / "register.sqlite"
 
     @property
     def store_location(self) -> str:

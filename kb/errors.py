@@ -53,3 +53,28 @@ class CatalogueError(KbError):
 
 class UnknownChoice(BadQuestion):
     """A role, system, fact or other closed-vocabulary value that is not one of the valid ones."""
+
+
+class BadInput(KbError, ValueError):
+    """A typed field that is empty, too long or holds control characters; the message names
+    the field and the limit.  Also a ValueError, so callers that caught those still do."""
+
+
+class TokenRefused(KbError):
+    """A wrong reviewer or admin token, or a check refused while the back-off delay runs."""
+
+
+class UnknownSystem(KbError):
+    """A register id that names no AI system."""
+
+
+class BadTransition(KbError):
+    """A review-workflow action that the system's status does not allow."""
+
+
+class Conflict(KbError):
+    """Someone else changed the record since it was read (optimistic version check)."""
+
+
+class RegisterError(KbError):
+    """The register file cannot be used: written by a newer version, or not a register."""

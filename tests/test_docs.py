@@ -38,6 +38,17 @@ def test_every_command_has_help_an_example_and_is_in_the_readme(group, prefix):
                 assert param.help, f"{prefix} {name} {param.opts} has no help"
 
 
+def test_every_register_command_has_help_an_example_and_is_in_the_readme():
+    group = kb_cli.commands["register"]
+    assert isinstance(group, click.Group)
+    for name, command in group.commands.items():
+        assert command.help and "Example: python -m kb register" in command.help, name
+        assert f"python -m kb register {name}" in README, name
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert param.help, f"register {name} {param.opts} has no help"
+
+
 def test_eval_command_and_its_options_are_documented():
     assert "python -m eval --baseline" in README
     for param in eval_cli.params:
@@ -46,7 +57,7 @@ def test_eval_command_and_its_options_are_documented():
 
 
 @pytest.mark.parametrize("target", ["make run", "make test", "make bench-ingest", "make bench-ask",
-                                    "make bench-assess"])
+                                    "make bench-assess", "make bench-register"])
 def test_make_targets_in_the_readme_exist(target):
     makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
     assert re.search(rf"^{target.split()[1]}:", makefile, re.MULTILINE)

@@ -1,4 +1,5 @@
-"""The Streamlit app's pages (``ask``, ``browse``, ``sources``, ``obligations``) and shared state.
+"""The Streamlit app's pages (``ask``, ``browse``, ``sources``, ``obligations``, ``register``)
+and shared state.
 
 ``get_assistant`` is the one cached, read-only :class:`kb.Assistant` shared by every session;
 admin actions that change the index call ``get_assistant.clear()``.  Pages render; the
@@ -10,9 +11,11 @@ from __future__ import annotations
 from datetime import date
 
 import streamlit as st
+from streamlit.errors import StreamlitSecretNotFoundError
 
 from kb import Assistant, Settings
 from kb.records import LANGUAGES
+from kb.register import Register
 
 AS_OF_KEY = "as_of_date"
 LANG_KEY = "language"  # the sidebar's language picker: "en", "de" or "fr"
@@ -21,6 +24,7 @@ PAGES = {
     "browse": "ui/browse.py",
     "sources": "ui/sources.py",
     "obligations": "ui/obligations.py",
+    "register": "ui/register.py",
 }
 
 
@@ -28,6 +32,25 @@ PAGES = {
 def get_assistant() -> Assistant:
     """The knowledge base of ``Settings.from_env()``; shared by all sessions, read-only."""
     return Assistant.open(Settings.from_env())
+
+
+def reviewer_token(settings: Settings) -> str:
+    """The register's reviewer token: ``KB_REVIEWER_TOKEN``, else ``reviewer_token`` in
+    Streamlit secrets ("" disables reviewer actions)."""
+    if settings.reviewer_token:
+        return settings.reviewer_token
+    try:
+        return str(st.secrets.get("reviewer_token", "") or "")
+    except (StreamlitSecretNotFoundError, FileNotFoundError):
+        return ""
+
+
+def open_register() -> Register:
+    """The AI system register beside the index, assessing with the shared assistant (cheap:
+    each call opens its own short SQLite connections)."""
+    assistant = get_assistant()
+    settings = assistant.settings.with_(reviewer_token=reviewer_token(assistant.settings))
+    return Register.open(settings, assistant=assistant)
 
 
 def init_session() -> None:

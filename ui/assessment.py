@@ -15,6 +15,8 @@ from kb import Assistant, KbError
 from kb.obligations.assess import Assessment, summary, tier_label, to_markdown
 from kb.obligations.catalogue import ROLES
 from kb.obligations.scenario import SYSTEMS
+from kb.register import Use
+from ui import PAGES, open_register
 from ui.widgets import browse_link, escape_markdown
 
 DETECT = "(detect from the description)"
@@ -141,3 +143,33 @@ def render_assessment(assistant: Assistant, day: str, timeline) -> None:
                        to_markdown(a, corpus_version=assistant.corpus_version),
                        f"ai-act-assessment-{day}.md", mime="text/markdown", on_click="ignore",
                        icon=":material/download:")
+    _save_to_register(text, None if role == DETECT else role, given, day)
+
+
+def _save_to_register(text: str, role: str | None, given: dict[str, bool], day: str) -> None:
+    """"Save to register": this description, role and answers, assessed and stored as a
+    draft in the AI system register (the same verdict, stamped with corpus and date)."""
+    with st.popover("Save to register", icon=":material/assignment_add:"):
+        with st.form("as_save", border=False):
+            st.text_input("System name", key="as_save_name", max_chars=200)
+            st.text_input("Owning team", key="as_save_owner", max_chars=200)
+            st.text_input("Your name", key="as_save_by", max_chars=100)
+            st.selectbox("Status of use", [u.value for u in Use], key="as_save_use")
+            saved = st.form_submit_button("Save as draft", type="primary")
+        if saved:
+            state = st.session_state
+            try:
+                entry = open_register().add(
+                    name=state.get("as_save_name", ""), owner=state.get("as_save_owner", ""),
+                    by=state.get("as_save_by", ""), description=text, role=role,
+                    facts=given or None, use=state.get("as_save_use", "planned"), as_of=day)
+            except KbError as error:
+                st.error(escape_markdown(str(error)))
+                return
+            st.session_state["as_saved"] = entry.system.id
+    saved_id = st.session_state.get("as_saved")
+    if saved_id is not None:
+        st.success(f"Saved to the register as system {saved_id} (draft).",
+                   icon=":material/check:")
+        st.page_link(PAGES["register"], label=f"Open system {saved_id} in the Register",
+                     icon=":material/assignment:", query_params={"system": str(saved_id)})

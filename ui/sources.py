@@ -7,7 +7,6 @@ holds the writer lock; the shared assistant follows the new index by itself.
 
 from __future__ import annotations
 
-import hmac
 import tempfile
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from ingest import maintain
 from kb import KbError, Kind, Settings
 from kb.answers.feedback import FeedbackStore, eval_jsonl, to_csv
 from ui import get_assistant
-from ui.widgets import escape_markdown
+from ui.widgets import escape_markdown, token_entry
 
 SUFFIX_TYPES = sorted({s.lstrip(".") for suffixes in maintain.SUFFIXES.values()
                        for s in suffixes})
@@ -200,13 +199,12 @@ def _maintainers(settings: Settings) -> None:
                 "environment variable `KB_ADMIN_TOKEN` (or `admin_token` in "
                 "`.streamlit/secrets.toml`) and restart the app.")
         return
-    entered = st.text_input("Admin token", type="password", key="admin_token")
-    if not entered:
+    entered = token_entry("Admin token", key="admin_token", token=token, name="admin token",
+                          refused="Wrong admin token: maintainer actions refused.")
+    if not st.session_state.get("admin_token"):
         st.caption("Enter the admin token to add, re-index or remove documents and to "
                    "review feedback.")
-        return
-    if not hmac.compare_digest(entered.encode(), token.encode()):
-        st.error("Wrong admin token: maintainer actions refused.")
+    if entered is None:
         return
     result = st.session_state.pop("admin_result", "")
     if result:
@@ -248,6 +246,13 @@ def _impact(assistant) -> None:
     with st.expander(f"Obligations whose dates change ({len(review.obligations)})"):
         st.dataframe([{"Obligation": o["title"], "Before": o["before"], "After": o["after"]}
                       for o in review.obligations], hide_index=True, width="stretch")
+    if review.systems:
+        with st.expander(f"Registered AI systems whose assessment changes "
+                         f"({len(review.systems)})"):
+            st.dataframe([{"Id": r["id"], "System": r["name"], "Owner": r["owner"],
+                           "Needs review": "yes" if r["needs_review"] else "",
+                           "Changes": "; ".join(r["changes"])} for r in review.systems],
+                         hide_index=True, width="stretch")
     if not replay:
         if st.button("Replay the evaluation questions on both dates"):
             st.session_state["impact_replay"] = True

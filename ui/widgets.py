@@ -16,7 +16,9 @@ import streamlit as st
 
 from kb import Assistant, Citation, KbError, Provision, Unit
 from kb.answers.export import citation_line, escape_markdown, kind_label, version_note
+from kb.errors import TokenRefused
 from kb.records import Answer, Document
+from kb.safety import Attempts, TokenGate
 from ui import PAGES
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "local_label",
     "provision_block",
     "table_of_contents",
+    "token_entry",
 ]
 
 KIND_COLORS = {
@@ -170,6 +173,31 @@ def table_of_contents(provisions: list[Provision], doc: Document | None = None,
             head.entries, head.groups = head.groups[0].entries, []
         order.insert(0, head)
     return order
+
+
+def attempts_of(key: str) -> Attempts:
+    """This session's record of token checks for the password box ``key``."""
+    return st.session_state.setdefault(f"{key}-attempts", Attempts())
+
+
+def token_entry(label: str, *, key: str, token: str, name: str, refused: str,
+                help: str | None = None) -> str | None:
+    """A password box checked by :class:`kb.safety.TokenGate` (constant time; a growing
+    delay after 5 wrong tokens in this session): the token when it is right, else None
+    with the reason shown (``refused`` for a wrong one)."""
+    entered = st.text_input(label, type="password", key=key, help=help)
+    if not entered:
+        return None
+    try:
+        ok = TokenGate(token, name=name).check(entered, attempts_of(key))
+    except TokenRefused as error:
+        message = str(error)
+        st.error(escape_markdown(f"{message[:1].upper()}{message[1:]}."))
+        return None
+    if not ok:
+        st.error(escape_markdown(refused))
+        return None
+    return entered
 
 
 def safe_url(url: str) -> str:

@@ -7,8 +7,6 @@ maintainers and eval questions in the ``eval/questions.jsonl`` format.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sqlite3
 from contextlib import closing
@@ -17,7 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kb.answers.export import used_refs
+from kb.errors import BadInput
 from kb.records import Answer
+from kb.safety import check_field, csv_text
 
 RATINGS = {1: "up", -1: "down", 0: ""}
 CSV_COLUMNS = (
@@ -32,7 +32,10 @@ CREATE TABLE IF NOT EXISTS feedback (
     cited TEXT NOT NULL
 )
 """
-MAX_COMMENT_CHARS = 5000
+# Limits on what a user types into "Challenge this answer" (one-line error beyond them).
+MAX_COMMENT_CHARS = 5000  # the comment
+MAX_MISSING_REFS = 20  # refs named as missing
+MAX_REF_CHARS = 200  # each ref named as missing
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +86,8 @@ def feedback_for(
     missing: list[str] | tuple[str, ...] = (),
     comment: str = "",
 ) -> Feedback:
-    """A feedback record for ``answer`` (not stored yet); ValueError names a bad value."""
+    """A feedback record for ``answer`` (not stored yet); ValueError names a bad value
+    (:class:`kb.errors.BadInput`, a ValueError, for a field over its limit)."""
     if rating not in RATINGS:
         raise ValueError(f"rating must be 1, -1 or 0, got {rating!r}")
     shown = answer.related if answer.abstained else answer.citations
@@ -91,6 +95,12 @@ def feedback_for(
     unknown = [ref for ref in wrong if ref not in known]
     if unknown:
         raise ValueError(f"only cited refs can be marked wrong, got {unknown!r}")
+    missing = [check_field("missing citation", ref, MAX_REF_CHARS) for ref in missing]
+    missing = list(dict.fromkeys(ref for ref in missing if ref))
+    if len(missing) > MAX_MISSING_REFS:
+        raise BadInput(f"missing citations name {len(missing)} refs; the limit is "
+                       f"{MAX_MISSING_REFS}")
+    comment = check_field("comment", comment, MAX_COMMENT_CHARS, multiline=True)
     return Feedback(
         question=answer.question,
         answer=answer.text,
@@ -100,8 +110,8 @@ def feedback_for(
         corpus_version=corpus_version,
         rating=rating,
         wrong=tuple(dict.fromkeys(wrong)),
-        missing=tuple(dict.fromkeys(r.strip() for r in missing if r.strip())),
-        comment=comment.strip()[:MAX_COMMENT_CHARS],
+        missing=tuple(missing),
+        comment=comment,
     )
 
 
@@ -152,13 +162,10 @@ def eval_jsonl(records: list[Feedback]) -> str:
 
 
 def to_csv(records: list[Feedback]) -> str:
-    """Feedback records as CSV with :data:`CSV_COLUMNS`, newest last."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for record in records:
-        writer.writerow(record.to_row())
-    return buffer.getvalue()
+    """Feedback records as CSV with :data:`CSV_COLUMNS`, newest last; a cell that a
+    spreadsheet would read as a formula is neutralised (:func:`kb.safety.csv_cell`)."""
+    rows = ([record.to_row()[column] for column in CSV_COLUMNS] for record in records)
+    return csv_text(CSV_COLUMNS, rows)
 
 
 class FeedbackStore:

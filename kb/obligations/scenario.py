@@ -8,8 +8,6 @@ systems, facts or dates raise :class:`kb.errors.UnknownChoice` / ``BadQuestion``
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +31,7 @@ from kb.obligations.catalogue import (
     obligation_json,
 )
 from kb.obligations.schema import one_line, validate
+from kb.safety import csv_text
 
 log = logging.getLogger(__name__)
 
@@ -216,15 +215,13 @@ class Checklist:
         return "\n".join(lines) + "\n"
 
     def to_csv(self) -> str:
-        """CSV with one row per item: status, id, title, summary, refs, applies_from, roles."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["status", "id", "title", "summary", "refs", "applies_from", "roles"])
-        for item in self.items:
-            o = item.obligation
-            row = [item.status, o.id, o.title, o.summary, "; ".join(o.refs), item.date]
-            writer.writerow(row + [" ".join(o.roles)])
-        return buffer.getvalue()
+        """CSV with one row per item: status, id, title, summary, refs, applies_from, roles
+        (formula cells neutralised, :func:`kb.safety.csv_cell`)."""
+        header = ["status", "id", "title", "summary", "refs", "applies_from", "roles"]
+        return csv_text(header, ([item.status, item.obligation.id, item.obligation.title,
+                                  item.obligation.summary, "; ".join(item.obligation.refs),
+                                  item.date, " ".join(item.obligation.roles)]
+                                 for item in self.items))
 
     def to_dict(self) -> dict:
         """JSON-ready form: items carry the obligation JSON shape plus status."""

@@ -1,0 +1,28 @@
+"""The AI system register (issue 14): one shared, cited record per system that CX and
+compliance both sign.
+
+    from kb.register import Register
+    register = Register.open()
+    entry = register.add(name="Claims bot", description="...", owner="CX claims")
+
+``store`` owns the SQLite file, ``records`` the frozen records and field limits,
+``workflow`` the review statuses, ``register`` the typed API, ``export`` CSV, Markdown and
+JSON (and import), ``cli`` the ``python -m kb register`` commands.
+"""
+
+from kb.register.records import (
+    Deadline,
+    Decision,
+    Diff,
+    Entry,
+    Recheck,
+    Snapshot,
+    Status,
+    System,
+    Tick,
+    Use,
+)
+from kb.register.register import Register
+
+__all__ = ["Deadline", "Decision", "Diff", "Entry", "Recheck", "Register", "Snapshot", "Status",
+           "System", "Tick", "Use"]
