@@ -214,10 +214,23 @@ class DenseModel:
         xs, ys = [], []
         for i, ev in enumerate(evidence):
             rows = self._features(ev, self.vectors[i], sentence_vectors[owner == i], i)
-            # only triggers with partial lexical evidence are decided by the combiner
-            keep = (self.labels[i] >= 0) & (rows[:, 1] == 0) & (rows[:, 2] > 0)
+            # Only triggers with partial lexical evidence are decided by the combiner.  Full
+            # lexical evidence is also taken with one concept group dropped: how the example
+            # would look had one concept been worded in a way the lexicons miss.
+            labelled = self.labels[i] >= 0
+            keep = labelled & (rows[:, 1] == 0) & (rows[:, 2] > 0)
             xs.append(rows[keep])
             ys.append(self.labels[i][keep])
+            sizes = np.array([len(s.all) for s in self.specs])
+            drop = labelled & (rows[:, 1] == 1) & (sizes >= 2)
+            if drop.any():
+                dropped = rows[drop].copy()
+                n = sizes[drop]
+                dropped[:, 1] = 0.0
+                dropped[:, 2] = (n - 1) / n
+                dropped[:, 11] = dropped[:, 2] * dropped[:, 5]
+                xs.append(dropped)
+                ys.append(self.labels[i][drop])
         x, y = np.vstack(xs), np.concatenate(ys)
         if len(set(y.tolist())) < 2:
             raise KbError("the assessment examples need both positive and negative cases")

@@ -31,7 +31,7 @@ Tier = Literal["prohibited", "high_risk", "limited", "gpai", "literacy"]
 # A concept match is negated when one of these words stands before it in the same clause
 # ("It does not try to read emotions", "The police are not involved").
 _NEGATOR = re.compile(
-    r"\b(?:not|no|never|nothing|nobody|no one|none|nor|neither|cannot|without any)\b|n't\b")
+    r"\b(?:not|no(?!-)|never|nothing|nobody|no one|none|nor|neither|cannot|without any)\b|n't\b")
 _CLAUSE_END = re.compile(r"[.;:!?()]|,\s*(?:but|and|then|so|which|while)\b|\bbut\b|\bwhile\b")
 NEGATION_WINDOW = 6  # words before a match in which a negator counts
 WITHOUT_WINDOW = 4  # "without any X" negates X, not what follows it
