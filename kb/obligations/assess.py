@@ -34,6 +34,8 @@ _YES, _NO = ("yes", "true", "y", "1"), ("no", "false", "n", "0")
 # Derogation of Annex III systems (Article 6(3)) and its profiling rule (third subparagraph).
 _DEROGATION = "Article 6(3)"
 _ALWAYS = ("ai-literacy-measures",)
+PARTIAL_NOTE = ("(Matched in part by similarity to team-written examples of this provision: "
+                "check the description against the quoted text.)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +183,7 @@ class _Fired:
     score: float
     applies_from: str
     basis: str
+    partial: bool = False  # fired by the learned combiner on part of its concepts
 
 
 def assess(
@@ -262,8 +265,9 @@ def assess(
         rule = applies_from(table, spec.ref, scope=scope)
         p = chance.get(spec.id)
         score = p if p is not None else len(spec.all) + 0.1 * len(set(matched))
+        partial = not all(evidence.has(group) for group in spec.all)
         fired.append(_Fired(spec, list(dict.fromkeys(matched)), score, rule.applies_from,
-                            rule.legal_basis))
+                            rule.legal_basis, partial))
 
     ids = {f.spec.id for f in fired}
     given_refs = {f.spec.ref for f in fired}
@@ -324,6 +328,8 @@ def _reasons(fired: list[_Fired], text_of: Callable[[str], str | None],
             continue
         tier = f.spec.tier
         why = f.spec.why
+        if f.partial:
+            why = f"{why} {PARTIAL_NOTE}"
         # High-risk classification is reported even before its obligations apply (they are
         # dated in the checklist); a prohibition or duty that applies later is not yet the law.
         if f.applies_from > as_of and tier != "high_risk":
