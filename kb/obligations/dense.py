@@ -134,9 +134,11 @@ class DenseModel:
 
     def __init__(self, catalogue: Catalogue, examples: Sequence[Example], vectors: np.ndarray,
                  sentence_vectors: np.ndarray, sentence_owner: np.ndarray,
-                 evidence: Sequence[Evidence], *, c: float = 1.0, threshold: float = THRESHOLD):
+                 evidence: Sequence[Evidence], *, c: float = 1.0, threshold: float = THRESHOLD,
+                 use_sentences: bool = True):
         self.catalogue = catalogue
         self.threshold = threshold
+        self.use_sentences = use_sentences
         self.examples = list(examples)
         self.vectors = vectors  # one unit row per example
         self.specs = [s for s in catalogue.triggers if s.tier in LEARNED_TIERS]
@@ -157,7 +159,7 @@ class DenseModel:
         """Embed the examples (cached) and fit the combiner on them, each example's features
         computed without itself (leave one out)."""
         texts = [e.description for e in examples]
-        split = [sentences(t) for t in texts]
+        split = [sentences(t) if options.get("use_sentences", True) else [] for t in texts]
         owner = np.array([i for i, parts in enumerate(split) for _ in parts], dtype=np.int32)
         flat = [s for parts in split for s in parts]
         vectors = embed_cached(texts + flat, embed, cache_dir=cache_dir, model=model)
@@ -253,4 +255,5 @@ class DenseModel:
 
     def embed_description(self, text: str, embed: Embed) -> np.ndarray:
         """Unit embeddings of ``text`` and its sentences (one forward pass)."""
-        return _unit(np.asarray(embed([text, *sentences(text)]), dtype=np.float32))
+        parts = sentences(text) if self.use_sentences else []
+        return _unit(np.asarray(embed([text, *parts]), dtype=np.float32))
