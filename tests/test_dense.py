@@ -200,3 +200,19 @@ def test_detecting_child_abuse_material_to_remove_it_is_not_article_5_1_bb(assis
                          "abuse material and reports it to the authorities.", as_of=AS_OF)
     assert a.risk_level == "minimal"
     assert "Article 5(1)(bb)" in {c.ref for c in a.exceptions_considered}
+
+
+def test_a_concept_the_description_denies_blocks_the_dense_path(assistant):
+    """Scraped faces that are never used to recognise anyone: the missing element of Article
+    5(1)(e) is denied in the text, so even a combiner at threshold 0 does not fire it."""
+    from kb.obligations.assess import assess
+
+    text = ("We scraped millions of face photos from the web to train a generator of faces of "
+            "people who do not exist; the set is never used to recognise anyone.")
+    ev = default_triggers().evidence(text)
+    assert ev.has("scraping") and ev.has("face_images") and ev.negated("recognition_db")
+    model = DenseModel.build(default_triggers(), SMALL, assistant.embed, threshold=0.0)
+    table = assistant._table(assistant._current(), AS_OF)
+    a = assess(text, text_of=lambda ref: f"text of {ref}", table=table, obligations=[],
+               as_of=AS_OF, dense=model, embed=assistant.embed)
+    assert "Article 5(1)(e)" not in {r.ref for r in a.reasons}

@@ -295,9 +295,9 @@ def assess(
 def _applies(spec: TriggerSpec, evidence: Evidence, p: float | None,
              dense: DenseModel | None) -> bool:
     """Whether a trigger's concepts are there: all of them (rules), or, with the learned
-    combiner, some of them, none of the missing ones denied, and a probability at the
-    threshold (dense similarity alone never fires a provision: every reason shows words of
-    the description that match it)."""
+    combiner, all but ``max_missing`` of them, none of the missing ones denied, and a
+    probability at the threshold (dense similarity alone never fires a provision: every
+    reason shows words of the description that match it)."""
     present = [evidence.has(group) for group in spec.all]
     if all(present):
         return True
@@ -308,7 +308,7 @@ def _applies(spec: TriggerSpec, evidence: Evidence, p: float | None,
                  and any(evidence.hits.get(name) for name in group.split("|"))
                  for ok, group in zip(present, spec.all, strict=True))
     return (p is not None and dense is not None and p >= dense.threshold and any(present)
-            and not denied)
+            and present.count(False) <= dense.max_missing and not denied)
 
 
 def _near_miss_why(spec: TriggerSpec, missing: Sequence[str]) -> str:

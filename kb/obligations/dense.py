@@ -31,6 +31,7 @@ EXAMPLES_PATH = Path(__file__).resolve().parents[2] / "eval" / "systems_train.js
 LEARNED_TIERS = ("prohibited", "high_risk", "limited")  # GPAI duties stay rule-only
 THRESHOLD = 0.5  # probability at which a trigger fires (chosen by cross-validation)
 NEIGHBOURS = 10
+MAX_MISSING = 1  # concept groups a trigger may lack and still fire on the dense path
 MAX_SENTENCES = 8
 FEATURES = ("bias", "lex_full", "lex_frac", "anchor", "none_hit", "pos_max", "pos_top3",
             "neg_max", "sent_pos_max", "knn_share", "has_pos", "lex_frac_x_pos",
@@ -135,8 +136,9 @@ class DenseModel:
     def __init__(self, catalogue: Catalogue, examples: Sequence[Example], vectors: np.ndarray,
                  sentence_vectors: np.ndarray, sentence_owner: np.ndarray,
                  evidence: Sequence[Evidence], *, c: float = 1.0, threshold: float = THRESHOLD,
-                 use_sentences: bool = True):
+                 use_sentences: bool = True, max_missing: int = MAX_MISSING):
         self.catalogue = catalogue
+        self.max_missing = max_missing
         self.threshold = threshold
         self.use_sentences = use_sentences
         self.examples = list(examples)
