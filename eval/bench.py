@@ -205,7 +205,14 @@ def assess(batch_size: int) -> None:
             if line.strip()]
     descriptions = [row["description"] for row in rows]
     assistant = Assistant.open(settings)
-    assistant.assess(descriptions[0])  # warm: catalogue, date table, trigger regexes
+    assistant.assess(descriptions[0])  # warm: catalogue, date table, regexes, dense combiner
+    from kb.obligations.dense import DenseModel, load_examples
+    from kb.obligations.triggers import default_triggers
+
+    started = time.perf_counter()
+    DenseModel.build(default_triggers(), load_examples(), assistant.embed, cache_dir=None)
+    click.echo(f"dense combiner fitted without the embedding cache (first start-up): "
+               f"{time.perf_counter() - started:.1f} s")
     times = []
     for text in descriptions:
         started = time.perf_counter()

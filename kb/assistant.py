@@ -31,7 +31,9 @@ from kb.obligations.catalogue import (
     match_obligations,
     obligation_json,
 )
+from kb.obligations.dense import DenseModel, load_examples
 from kb.obligations.scenario import Checklist, scenario
+from kb.obligations.triggers import default_triggers
 from kb.records import LANGUAGES, Answer, Citation, Hit, Provision
 from kb.search.retrieval import Retriever, expand
 
@@ -142,6 +144,9 @@ class Assistant:
         self._answerer = answerer
         self._lock = threading.Lock()
         self._view = _View(store.snapshot(), settings)
+        self._dense_lock = threading.Lock()
+        self._dense: DenseModel | None = None
+        self._dense_missing = False
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> Assistant:
@@ -317,7 +322,24 @@ class Assistant:
 
         return assess(description, text_of=text_of, table=self._table(view, day),
                       obligations=self._obligations(view, day), role=role, facts=facts,
-                      as_of=day)
+                      as_of=day, dense=self.dense_model(), embed=self.embed)
+
+    def dense_model(self) -> DenseModel | None:
+        """The assessment engine's learned combiner, fitted on first use from the
+        team-written examples (their embeddings cached under ``<data dir>/assess``); None
+        when the examples file is missing, and the engine then decides on lexical evidence
+        alone."""
+        with self._dense_lock:
+            if self._dense is None and not self._dense_missing:
+                try:
+                    self._dense = DenseModel.build(
+                        default_triggers(), load_examples(), self.embed,
+                        cache_dir=self.settings.data_dir / "assess",
+                        model=self.settings.embed_model)
+                except KbError as error:
+                    log.warning("assessment on lexical evidence only: %s", error)
+                    self._dense_missing = True
+            return self._dense
 
     # --- provisions ---------------------------------------------------------------------------
 

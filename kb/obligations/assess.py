@@ -19,8 +19,9 @@ from kb.errors import BadQuestion, UnknownChoice
 from kb.law.dates import ApplicationRule, applies_from
 from kb.law.refs import parents
 from kb.obligations.catalogue import ROLES, Obligation, obligation_json
+from kb.obligations.dense import DenseModel, Embed
 from kb.obligations.scenario import GROUPS, ChecklistItem, checklist_items
-from kb.obligations.triggers import Catalogue, TriggerSpec, default_triggers
+from kb.obligations.triggers import Catalogue, Evidence, TriggerSpec, default_triggers
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ _YES, _NO = ("yes", "true", "y", "1"), ("no", "false", "n", "0")
 # Derogation of Annex III systems (Article 6(3)) and its profiling rule (third subparagraph).
 _DEROGATION = "Article 6(3)"
 _ALWAYS = ("ai-literacy-measures",)
+PARTIAL_NOTE = ("(Matched in part by similarity to team-written examples of this provision: "
+                "check the description against the quoted text.)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +183,7 @@ class _Fired:
     score: float
     applies_from: str
     basis: str
+    partial: bool = False  # fired by the learned combiner on part of its concepts
 
 
 def assess(
@@ -192,12 +196,17 @@ def assess(
     facts: Mapping[str, object] | None = None,
     as_of: str,
     catalogue: Catalogue | None = None,
+    dense: DenseModel | None = None,
+    embed: Embed | None = None,
 ) -> Assessment:
     """Assess ``description`` as of ``as_of``.
 
     ``text_of(ref)`` returns the official wording in force on ``as_of`` (None if the corpus
     lacks it: that provision is then cited through its nearest enclosing ref); ``table`` is
     the application table of :mod:`kb.law.dates`; ``obligations`` the dated catalogue.
+    With ``dense`` and ``embed`` a learned trigger (Article 5, Annex I/III, Article 50) fires
+    when the combiner's probability reaches its threshold and at least one of its concepts
+    occurs; without them, on full lexical evidence.
     """
     started = time.perf_counter()
     catalogue = catalogue or default_triggers()
@@ -215,8 +224,15 @@ def assess(
     considered: dict[str, Considered] = {}
     open_facts: dict[str, list[TriggerSpec]] = {}
     near: list[TriggerSpec] = []
+    chance = (dense.probabilities(evidence, dense.embed_description(text, embed))
+              if dense is not None and embed is not None else {})
+    # A system that only applies rules written by people is not an AI system (Article 3(1)):
+    # no provision of the Act's tiers applies to it (the boundary below says so).
+    not_ai = "no_ai" in catalogue.spec.concepts and evidence.has("no_ai")
     for spec in catalogue.triggers:
-        if not all(evidence.has(group) for group in spec.all):
+        if not_ai:
+            break
+        if not _applies(spec, evidence, chance.get(spec.id), dense):
             if spec.anchor and evidence.has(spec.anchor):
                 near.append(spec)
             continue
@@ -247,9 +263,11 @@ def assess(
         if spec.legacy_fact and values.get(spec.legacy_fact) and spec.legacy_scope:
             scope = spec.legacy_scope
         rule = applies_from(table, spec.ref, scope=scope)
-        score = len(spec.all) + 0.1 * len(set(matched))
+        p = chance.get(spec.id)
+        score = p if p is not None else len(spec.all) + 0.1 * len(set(matched))
+        partial = not all(evidence.has(group) for group in spec.all)
         fired.append(_Fired(spec, list(dict.fromkeys(matched)), score, rule.applies_from,
-                            rule.legal_basis))
+                            rule.legal_basis, partial))
 
     ids = {f.spec.id for f in fired}
     given_refs = {f.spec.ref for f in fired}
@@ -272,6 +290,25 @@ def assess(
         questions=questions, checklist=checklist, as_of=as_of, facts=values,
         timing_ms=(time.perf_counter() - started) * 1000,
     )
+
+
+def _applies(spec: TriggerSpec, evidence: Evidence, p: float | None,
+             dense: DenseModel | None) -> bool:
+    """Whether a trigger's concepts are there: all of them (rules), or, with the learned
+    combiner, all but ``max_missing`` of them, none of the missing ones denied, and a
+    probability at the threshold (dense similarity alone never fires a provision: every
+    reason shows words of the description that match it)."""
+    present = [evidence.has(group) for group in spec.all]
+    if all(present):
+        return True
+    # A missing concept the description explicitly denies ("never used to recognise anyone")
+    # rules the combiner out: the text says a required element of the provision is absent.
+    denied = any(not ok and all(evidence.negated(name) for name in group.split("|")
+                                if evidence.hits.get(name))
+                 and any(evidence.hits.get(name) for name in group.split("|"))
+                 for ok, group in zip(present, spec.all, strict=True))
+    return (p is not None and dense is not None and p >= dense.threshold and any(present)
+            and present.count(False) <= dense.max_missing and not denied)
 
 
 def _near_miss_why(spec: TriggerSpec, missing: Sequence[str]) -> str:
@@ -299,6 +336,8 @@ def _reasons(fired: list[_Fired], text_of: Callable[[str], str | None],
             continue
         tier = f.spec.tier
         why = f.spec.why
+        if f.partial:
+            why = f"{why} {PARTIAL_NOTE}"
         # High-risk classification is reported even before its obligations apply (they are
         # dated in the checklist); a prohibition or duty that applies later is not yet the law.
         if f.applies_from > as_of and tier != "high_risk":

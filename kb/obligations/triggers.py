@@ -31,9 +31,10 @@ Tier = Literal["prohibited", "high_risk", "limited", "gpai", "literacy"]
 # A concept match is negated when one of these words stands before it in the same clause
 # ("It does not try to read emotions", "The police are not involved").
 _NEGATOR = re.compile(
-    r"\b(?:not|no|never|nothing|nobody|no one|none|nor|neither|cannot|without any)\b|n't\b")
+    r"\b(?:not|no(?!-)|never|nothing|nobody|no one|none|nor|neither|cannot|without any)\b|n't\b")
 _CLAUSE_END = re.compile(r"[.;:!?()]|,\s*(?:but|and|then|so|which|while)\b|\bbut\b|\bwhile\b")
 NEGATION_WINDOW = 6  # words before a match in which a negator counts
+WITHOUT_WINDOW = 4  # "without any X" negates X, not what follows it
 
 
 # --- the data file ------------------------------------------------------------------------
@@ -45,6 +46,8 @@ class FactSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     question: str
     yes_cues: tuple[str, ...] = ()  # concepts whose (non-negated) match answers yes
+    yes_all: tuple[str, ...] = ()  # concept groups ("a|b") that together also answer yes...
+    yes_all_unless: tuple[str, ...] = ()  # ...unless one of these concepts occurs
     no_cues: tuple[str, ...] = ()  # concepts whose match answers no; a negated `yes` too
     negated_yes_is_no: bool = True
     prefer: Literal["yes", "no"] = "yes"  # which answer wins when both kinds of cue occur
@@ -156,7 +159,9 @@ class TriggerFile(BaseModel):
         for key, fact in self.facts.items():
             if not FACT_KEY.match(key):
                 raise ValueError(f"bad fact key {key!r}; use lower_case_with_underscores")
-            for name in fact.yes_cues + fact.no_cues:
+            names = fact.yes_cues + fact.no_cues + fact.yes_all_unless + tuple(
+                n for group in fact.yes_all for n in group.split("|"))
+            for name in names:
                 if name not in known:
                     raise ValueError(f"fact {key!r}: unknown concept {name!r}")
         for role, names in self.role_cues.items():
@@ -260,7 +265,7 @@ class Catalogue:
             for m in regex.finditer(text):
                 start = max((c for c in clauses if c <= m.start()), default=0)
                 before = text[start:m.start()].split()[-NEGATION_WINDOW:]
-                negated = bool(_NEGATOR.search(" ".join(before)))
+                negated = _negated(before)
                 hits.append(Hit(name, m.group(0).strip(), m.start(), negated))
             if hits:
                 found.hits[name] = hits
@@ -271,7 +276,9 @@ class Catalogue:
         concept occurs (or every `yes` occurrence is negated); unanswered facts are absent."""
         values = {}
         for key, fact in self.facts.items():
-            yes = any(evidence.has(name) for name in fact.yes_cues)
+            yes = any(evidence.has(name) for name in fact.yes_cues) or (
+                bool(fact.yes_all) and all(evidence.has(g) for g in fact.yes_all)
+                and not any(evidence.has(name) for name in fact.yes_all_unless))
             no = any(evidence.has(name) for name in fact.no_cues) or (
                 fact.negated_yes_is_no and not yes
                 and any(evidence.negated(name) for name in fact.yes_cues))
@@ -289,11 +296,27 @@ class Catalogue:
         return None
 
 
+def _negated(before: list[str]) -> bool:
+    """Whether a negator governs the word after ``before`` (the words before it in its
+    clause); "without any" governs only the next few words ("without any targeting to build
+    a database": the database is not negated).
+
+    >>> _negated("it does not read".split()), _negated("without any targeting to build a".split())
+    (True, False)
+    """
+    words = list(before)
+    for i in range(len(words) - 1):
+        if words[i] == "without" and words[i + 1] == "any" and len(words) - i > WITHOUT_WINDOW:
+            words[i] = words[i + 1] = ""
+    return bool(_NEGATOR.search(" ".join(words)))
+
+
 def normalise(text: str) -> str:
     """Lower case, straight quotes and single spaces, so lexicons stay simple.
 
     >>> normalise("Our  ‘AI’ can’t")
     "our 'ai' can't"
     """
+    text = re.sub(r"\byes/no\b", "yes-or-no", text, flags=re.I)  # "no" there negates nothing
     text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
     return " ".join(text.lower().split())
