@@ -20,6 +20,11 @@ TokenCounter = Callable[[str], int]
 # all-MiniLM-L6-v2 reads 256 word-pieces including [CLS] and [SEP].
 DEFAULT_MAX_TOKENS = 256
 _LABEL_ONLY = re.compile(r"^\s*(?:\(?[0-9a-z]{1,4}[.)]\s*)*$", re.IGNORECASE)
+# The label line of the child that follows a residual span ("...shall be prohibited:\n(a) "):
+# it belongs to the child, so the span ends before it.
+# "(a)", the German and French "a)", "1.", "1d.".
+_TRAILING_LABEL = re.compile(r"\n[ \t]*(?:\(?\s*[0-9a-z]{1,4}\s*\)|\d{1,3}[a-z]?\.)[ \t]*$",
+                             re.IGNORECASE)
 
 
 def approximate_tokens(text: str) -> int:
@@ -98,7 +103,8 @@ def _residual_spans(text: str, kid_texts: list[str]) -> list[tuple[int, int]]:
     spans, cursor = [], 0
     for start, end in covered + [(len(text), len(text))]:
         if start > cursor and not _LABEL_ONLY.match(text[cursor:start]):
-            spans.append((cursor, start))
+            label = _TRAILING_LABEL.search(text, cursor, start)
+            spans.append((cursor, label.start() if label else start))
         cursor = max(cursor, end)
     return spans
 
@@ -132,8 +138,15 @@ def _leaf_chunks(
 
 
 def _pack(text: str, start: int, end: int, budget: int, count_tokens) -> list[tuple[int, int]]:
-    """Group consecutive sentences of ``text[start:end]`` into spans within ``budget``."""
-    spans = [(start + a, start + b) for a, b in sentence_spans(text[start:end])]
+    """Group consecutive sentences of ``text[start:end]`` into spans within ``budget``.
+    A label the sentence splitter leaves on its own ("2." before a quoted paragraph) opens
+    the group of the sentence it labels, never closes the one before."""
+    spans: list[tuple[int, int]] = []
+    for a, b in sentence_spans(text[start:end]):
+        if spans and _LABEL_ONLY.match(text[spans[-1][0] : spans[-1][1]]):
+            spans[-1] = (spans[-1][0], start + b)
+        else:
+            spans.append((start + a, start + b))
     spans = [piece for span in spans for piece in _split_long(text, span, budget, count_tokens)]
     packed: list[tuple[int, int]] = []
     for a, b in spans:

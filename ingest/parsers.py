@@ -15,7 +15,7 @@ from kb.errors import BadDocument
 from kb.records import Document, Provision
 
 # Bump when a parser or the chunker changes what it produces: every document re-ingests.
-PARSER_VERSION = "2"
+PARSER_VERSION = "3"
 
 SUFFIXES = {
     "eurlex_html": (".html", ".htm", ".xhtml"),

@@ -56,10 +56,81 @@ def test_forms_people_write_become_the_canonical_label_of_the_main_act(written, 
     assert (mention.local, mention.act) == (local, "")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a point letter without brackets is dropped, so "
-                   "'Art. 5 (1) f' is read as Article 5(1) instead of Article 5(1)(f)")
 def test_a_point_letter_written_without_brackets_is_kept():
     assert locals_in("Is Art. 5 (1) f about the workplace?") == ["Article 5(1)(f)"]
+
+
+@pytest.mark.parametrize("written, local", [
+    ("Art. 5(1) lit. f", "Article 5(1)(f)"),
+    ("Article 5(1) point f applies", "Article 5(1)(f)"),
+    ("under Article 3(45) b) AI Act, any", "Article 3(45)(b)"),  # as Guidelines 5052 write it
+    ("Art. 5 (1) ba?", "Article 5(1)(ba)"),
+    ("What is Art. 5(1) a?", "Article 5(1)(a)"),
+])
+def test_other_unbracketed_point_forms_are_kept(written, local):
+    assert locals_in(written) == [local]
+
+
+@pytest.mark.parametrize("written, local", [
+    ("Art. 5(1) a ban", "Article 5(1)"),  # "a" before a word is the English article
+    ("Art 5(1) i think", "Article 5(1)"),
+    ("Article 5(1) e.g. for emotions", "Article 5(1)"),
+    ("Article 50(1) of the AI Act", "Article 50(1)"),
+    ("Article 6(3) is an exception", "Article 6(3)"),
+    ("Article 5(1)(f) a ban", "Article 5(1)(f)"),
+])
+def test_a_word_after_a_ref_is_not_read_as_a_point(written, local):
+    assert locals_in(written) == [local]
+
+
+@pytest.mark.parametrize("written, local", [
+    ("Art 50 paragraph 1", "Article 50(1)"),
+    ("Art. 50, para. 1", "Article 50(1)"),
+    # How an amending act names the paragraph it replaces.
+    ("in Article 17, paragraph 2 is replaced by the following", "Article 17(2)"),
+])
+def test_a_paragraph_written_as_a_word_is_a_paragraph(written, local):
+    assert locals_in(written) == [local]
+
+
+# --- lists --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("written, listed", [
+    ("Articles 113 and 111", ["Article 113", "Article 111"]),
+    ("Article 50(1) and (2)", ["Article 50(1)", "Article 50(2)"]),
+    ("Article 6(6) or (7)", ["Article 6(6)", "Article 6(7)"]),
+    ("Article 50(1) and/or (2) AI Act", ["Article 50(1)", "Article 50(2)"]),
+    ("Article 31(4), (5), (10) and (11)",
+     ["Article 31(4)", "Article 31(5)", "Article 31(10)", "Article 31(11)"]),
+    ("Articles 5, 6, and 7", ["Article 5", "Article 6", "Article 7"]),
+    ("Articles 2 and 2a", ["Article 2", "Article 2a"]),
+    ("Article 5(1), points (a) and (b)", ["Article 5(1)(a)", "Article 5(1)(b)"]),
+    ("Article 5(1)(c)(i) and (ii)", ["Article 5(1)(c)(i)", "Article 5(1)(c)(ii)"]),
+    ("Article 5(1), first subparagraph, points (ba) and (bb), and Article 5(1a) and (1b)",
+     ["Article 5(1)(ba)", "Article 5(1)(bb)", "Article 5(1a)", "Article 5(1b)"]),
+])
+def test_a_list_gives_every_ref_it_names(written, listed):
+    assert locals_in(written) == listed
+
+
+def test_each_item_of_a_list_has_its_own_offsets():
+    text = "See Articles 113 and 111, then Article 50(1) and (2)."
+    found = find_refs(text)
+    assert [text[m.start:m.end] for m in found] == ["Articles 113", "111", "Article 50(1)", "(2)"]
+
+
+def test_a_list_belongs_to_the_act_named_after_its_last_item():
+    found = find_refs("Articles 5, 6 and 7 GDPR")
+    assert [(m.local, m.act) for m in found] == [
+        ("Article 5", "gdpr"), ("Article 6", "gdpr"), ("Article 7", "gdpr")]
+    assert find_refs("in accordance with Article 42(1) and (2) of Regulation (EU) 2018/1725") == []
+    assert find_refs("Articles 4, 7, 8, 21, 23 and 24 of the Charter") == []
+
+
+def test_a_number_after_a_list_is_not_another_article():
+    assert locals_in("Articles 5 and 6, 2 August 2026 applies") == ["Article 5", "Article 6"]
+    assert locals_in("Article 5 and 6 months later") == ["Article 5"]  # singular: no list
 
 
 def test_a_subparagraph_is_cited_by_its_paragraph():
@@ -91,41 +162,72 @@ def test_provisions_of_acts_outside_the_corpus_are_not_refs(written):
     assert find_refs(written) == []
 
 
-@pytest.mark.xfail(strict=True, reason="bug: 'Article 16 TFEU' (as in the AI Act's recitals) "
-                   "is read as the AI Act's own Article 16; only 'of the TFEU' is recognised")
 def test_a_treaty_article_named_by_its_suffix_is_not_an_ai_act_article():
     assert find_refs("such use, which is based on Article 16 TFEU, should") == []
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the AI Act named by its number (\"Article 50(1) "
-                   "of Regulation (EU) 2024/1689\") counts as another act, so the ref is lost")
+@pytest.mark.parametrize("written", [
+    "pursuant to Article 6 TEU, the Charter",
+    "Article 16(2) TFEU mandates",
+    "data protection (Article 8 Charter)",
+    "Article 34(2) DSA and Article 35(1)(k) DSA",
+    "Article 27 LED",
+    "Article 39 EUDPR",
+    "Article 6(1) ECHR",
+    "Article 2, points (c) and (e), of Directive 2011/93/EU",
+    "In accordance with Article 6a of Protocol No 21",
+    "Article 2 of the Annex to Recommendation 2003/361/EC",
+    "Article 3 of Council Framework Decision 2002/584/JHA",
+])
+def test_other_acts_named_by_short_name_or_old_numbering_are_not_refs(written):
+    assert find_refs(written) == []
+
+
+@pytest.mark.parametrize("text, act", [
+    ("amending Regulation (EU) 2024/1689. Article 43(3) of that Regulation should", ""),
+    ("Regulation (EU) 2019/1020. In accordance with Article 33 of that Regulation", None),
+    ("Regulation (EU) 2016/679 applies; Article 33 of that Regulation requires", "gdpr"),
+    ("it is necessary to amend Article 5 of that Regulation", ""),  # none named: the main act
+])
+def test_that_regulation_is_the_regulation_named_last_before(text, act):
+    found = find_refs(text)
+    assert [m.act for m in found] == ([] if act is None else [act])
+
+
 def test_the_ai_act_named_by_its_number_is_the_main_act():
     mention = only("What does Article 50(1) of Regulation (EU) 2024/1689 require?")
     assert (mention.local, mention.act) == ("Article 50(1)", "")
 
 
 def test_an_amending_act_named_after_the_article_is_marked_amending():
+    # The amending act's points keep its own citation form, the one its provisions are
+    # stored under ("Regulation (EU) 2026/1744, Article 1, point (7)").
     mention = only("Article 1, point (7) of Regulation (EU) 2026/1744")
-    assert (mention.local, mention.act) == ("Article 1(7)", "amending")
+    assert (mention.local, mention.act) == ("Article 1, point (7)", "amending")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: an act named before the article (the form the "
-                   "knowledge base itself cites amendments in) is ignored: act '' (AI Act)")
 def test_an_amending_act_named_before_the_article_is_marked_amending():
     mention = only("Regulation (EU) 2026/1744, Article 1, point (7)")
     assert mention.act == "amending"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: qualify gives 'Regulation (EU) 2026/1744, Article "
-                   "1(7)' but the Formex parser stores 'Regulation (EU) 2026/1744, Article 1, "
-                   "point (7)', so a point of the amending act never resolves exactly")
 @pytest.mark.parametrize("written", [
     "Article 1, point (7) of Regulation (EU) 2026/1744",
     "Regulation (EU) 2026/1744, Article 1, point (7)",
+    "point (7) of Article 1 of Regulation (EU) 2026/1744",
 ])
 def test_a_point_of_the_amending_act_qualifies_to_its_stored_ref(written):
     stored_ref = "Regulation (EU) 2026/1744, Article 1, point (7)"
     assert qualify(only(written).local, OMNIBUS) == stored_ref
+
+
+def test_a_sub_point_and_a_paragraphs_point_of_the_amending_act_keep_its_form():
+    assert only("Article 1, point (7)(a) of Regulation (EU) 2026/1744").local == (
+        "Article 1, point (7)(a)")
+    assert only("Article 2(1), point (3) of Regulation (EU) 2026/1744").local == (
+        "Article 2(1), point (3)")
+    # The AI Act's own points keep the bracket form.
+    assert only("Article 5(1), point (f) of Regulation (EU) 2024/1689").local == "Article 5(1)(f)"
 
 
 # --- guideline paragraphs ---------------------------------------------------------------------
@@ -201,6 +303,8 @@ def test_qualify_leaves_main_act_labels_and_suffixes_or_prefixes_other_documents
                                        "Annex III"]),
     ("Recital 132", ["Recital 132"]),
     ("para. 12", ["para. 12"]),
+    ("Article 1, point (7)(a)", ["Article 1, point (7)(a)", "Article 1, point (7)", "Article 1"]),
+    ("Article 2(1), point (3)", ["Article 2(1), point (3)", "Article 2(1)", "Article 2"]),
 ])
 def test_parents_run_from_the_ref_to_its_outermost_ancestor(local, chain):
     assert parents(local) == chain

@@ -53,9 +53,6 @@ def test_a_named_provision_comes_first_and_is_marked_direct(assistant, question,
     assert hits[0].direct
 
 
-@pytest.mark.xfail(strict=True, reason="bug: kb.law.refs drops a ref followed by 'of Regulation "
-                   "(EU) 2024/1689' (the AI Act's own number) as another act's; Article 50(1) "
-                   "is then not even among the first three (see tests/test_refs.py)")
 def test_a_provision_named_with_the_ai_acts_number_comes_first(assistant):
     question = "What does Article 50(1) of Regulation (EU) 2024/1689 require?"
     assert refs(assistant.retrieve(question, as_of=DAY))[0] == "Article 50(1)"
@@ -299,8 +296,6 @@ def test_parents_of_a_stored_ref(ref, chain):
     assert parents_of(ref) == chain
 
 
-@pytest.mark.xfail(strict=True, reason="bug: refs.parents cuts '(7)' off 'Article 1, point (7)' "
-                   "and yields 'Regulation (EU) 2026/1744, Article 1, point', which is no ref")
 def test_parents_of_a_point_of_the_amending_act_are_real_refs():
     assert parents_of("Regulation (EU) 2026/1744, Article 1, point (7)(a)") == [
         "Regulation (EU) 2026/1744, Article 1, point (7)(a)",

@@ -41,6 +41,22 @@ def _term_pattern(term: str) -> str:
     return rf"(?:(?<![\w-]){word}s(?![\w-])|\b{_DETERMINERS}\s+{word}(?![\w-]))"
 
 
+def _point_readings(local: str) -> list[str]:
+    """``local`` and, for a bracketed article label, its readings as an amending act's points.
+
+    >>> _point_readings("Article 1(7)(a)")
+    ['Article 1(7)(a)', 'Article 1, point (7)(a)', 'Article 1(7), point (a)']
+    >>> _point_readings("Article 1, point (7)")
+    ['Article 1, point (7)']
+    """
+    m = re.fullmatch(r"(Article \w+)((?:\(\w+\))+)", local)
+    if not m:
+        return [local]
+    groups = re.findall(r"\(\w+\)", m.group(2))
+    return [local, f"{m.group(1)}, point {''.join(groups)}"] + (
+        [f"{m.group(1)}{groups[0]}, point {''.join(groups[1:])}"] if len(groups) > 1 else [])
+
+
 def today() -> str:
     return date.today().isoformat()
 
@@ -211,6 +227,9 @@ class Library:
             docs = [d for d in self.documents.values() if d.cite_as == "GDPR"]
         elif act == "amending":
             docs = [d for d in self.documents.values() if d.kind is Kind.AMENDING_REGULATION]
+            # "Article 1(7)" of an amending act: written in brackets, but its points are
+            # stored as "Article 1, point (7)" (or "Article 2(1), point (3)").
+            return [qualify(label, d) for d in docs for label in _point_readings(local)]
         elif act:
             docs = [d for d in self.documents.values() if act in d.cite_as]
         else:
@@ -277,9 +296,14 @@ class Library:
             found = self.definitions(doc.id, as_of).get(wanted)
             if found:
                 return found
-        for doc in docs:  # plural or partial: "deployers", "emotion recognition"
+        singular = wanted.removesuffix("s")
+        for doc in docs:  # plural: "deployers", "AI systems"
+            found = self.definitions(doc.id, as_of).get(singular)
+            if found:
+                return found
+        for doc in docs:  # whole words of a term: "recognition", "emotion recognition"
             for key, p in self.definitions(doc.id, as_of).items():
-                if wanted.rstrip("s") == key or wanted in key.split(" "):
+                if f" {wanted} " in f" {key} " or f" {singular} " in f" {key} ":
                     return p
         raise UnknownReference(f"No definition of {term!r}; try: python -m kb ask 'what is {term}'")
 
@@ -340,12 +364,14 @@ class Library:
             ref = current.parent
 
     def related_recitals(self, p: Provision, as_of: str | None = None) -> list[Provision]:
-        """Recitals of the same act that cite the provision's article ("Article 50")."""
+        """Recitals of the same act that cite the provision's article ("Article 50", also in
+        a list: "Articles 50 and 52"), not another act's ("Article 16 TFEU")."""
         if not p.article:
             return []
-        pattern = re.compile(rf"\bArticles?\s+{re.escape(p.article)}\b(?!\()")
+        article = f"Article {p.article}"
         out = []
         for q in self.in_force(p.doc_id, as_of):
-            if q.unit is Unit.RECITAL and pattern.search(q.text):
+            if q.unit is Unit.RECITAL and any(
+                    m.local == article and m.act == "" for m in find_refs(q.text)):
                 out.append(q)
         return out[:5]
