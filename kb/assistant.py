@@ -219,7 +219,8 @@ class Assistant:
         obligations' refs join retrieval as hints."""
         matched = match_obligations(text, self._obligations(view, day), limit=3)
         hints = [ref for o in matched for ref in o.refs[:2]]
-        return matched, view.retriever.retrieve(text, as_of=day, top_k=top_k, hint_refs=hints)
+        return matched, view.retriever.retrieve(text, as_of=day, top_k=top_k, hint_refs=hints,
+                                                table=self._table(view, day))
 
     def ask(self, question: str, *, top_k: int = 5, as_of: str | None = None) -> Answer:
         """Answer ``question`` from the law in force on ``as_of`` (default today)."""

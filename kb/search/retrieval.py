@@ -17,15 +17,27 @@ import re
 import threading
 import tomllib
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from kb.errors import KbError
 from kb.index.catalog import in_force
 from kb.index.embeddings import embed_queries
 from kb.index.store import SCORE_DIGITS, LexicalIndex, Snapshot
+from kb.law.dates import ApplicationRule, chapter_resolver
 from kb.law.library import Library
-from kb.law.refs import parents
-from kb.records import Hit, Provision, StoredChunk, Unit
+from kb.law.refs import find_refs, parents
+from kb.records import Document, Hit, Kind, Provision, StoredChunk, Unit
+from kb.search.intent import Intent, asks_when, intent
+from kb.search.ranker import Candidate, Ranker, features
+from kb.search.routing import (
+    DATE_NUMBERS,
+    PENALTY_NUMBERS,
+    Router,
+    article_number,
+    subjects,
+)
 from kb.search.spelling import Speller
 from kb.text import content_words, words
 
@@ -41,15 +53,6 @@ KIND_PRIOR = {"regulation": 1.0, "amending_regulation": 0.6, "guideline": 0.85}
 # Where the AI Act says from when its provisions apply (Article 113) and the transitional
 # rules (Article 111): consulted for every "when does ... apply?" question.
 DATE_ARTICLES = ("Article 113", "Article 111")
-_WHEN = re.compile(
-    r"\b(?:since when|from when|by when|until when|from (?:what|which) date|what date|"
-    r"deadlines?|timeline|transition(?:al)? period|grace period|appl(?:y|ies) from|"
-    r"start(?:s|ing)? to apply|enters? into force|come into (?:force|effect)|take effect|"
-    r"how long do we have)\b"
-    r"|\bwhen\b[^?.]*\b(?:apply|applies|applicable|start|begin|kick in|enforced|enforceable|"
-    r"in force|effective)\b",
-    re.IGNORECASE,
-)
 
 def load_synonyms(path: Path = SYNONYMS_PATH) -> list[tuple[list[str], str]]:
     rules = tomllib.loads(path.read_text(encoding="utf-8"))["rule"]
@@ -67,11 +70,40 @@ def expand(question: str, rules: list[tuple[list[str], str]]) -> str:
     return " ".join(added)
 
 
+@dataclass(frozen=True)
+class Lists:
+    """The ranked lists of chunk ids retrieval computes for one question (best first)."""
+
+    original: str  # the question as asked
+    question: str  # spelling corrected
+    expansion: str  # legal wording added for CX words (kb/search/synonyms.toml)
+    dense: list[list[tuple[str, float]]]  # cosine, for the question and its expansion
+    lexical: list[tuple[str, float]]  # BM25 over the expanded question
+    titles: list[str]  # articles whose title the question repeats
+    hints: list[str]  # provisions of the matching catalogue obligations
+    timing: list[str]  # Articles 113 and 111, for "when" questions
+    direct: list[str]  # provisions the question names, or the term it asks to define
+
+    def cosines(self) -> dict[str, float]:
+        """The best cosine similarity of each dense candidate."""
+        best: dict[str, float] = {}
+        for ranked in self.dense:
+            for i, s in ranked:
+                best[i] = max(best.get(i, 0.0), s)
+        return best
+
+    def candidates(self) -> list[str]:
+        """Every chunk id in any list, once, in a stable order."""
+        ids = [*self.direct, *(i for d in self.dense for i, _ in d),
+               *(i for i, _ in self.lexical), *self.titles, *self.hints, *self.timing]
+        return list(dict.fromkeys(ids))
+
+
 class Retriever:
     """Dense + BM25 + title matching + direct lookup, over one snapshot of the index."""
 
     def __init__(self, snapshot: Snapshot, library: Library, embedder, *,
-                 precision: str = "auto"):
+                 precision: str = "auto", ranker: Ranker | None = None):
         self.snapshot = snapshot
         self.precision = precision
         self.library = library
@@ -88,6 +120,10 @@ class Retriever:
         for chunk in self.chunks.values():
             for ref in parents_of(chunk.ref):
                 self._under[ref].append(chunk)
+        self.ranker = ranker
+        self._candidates: dict[str, Candidate] = {}
+        self._routers: dict[str, Router] = {}
+        self._chapter_of = chapter_resolver(library.all_versions(library.main_act()))
 
     def _unit(self, chunk: StoredChunk) -> str:
         versions = self.library.versions(chunk.ref)
@@ -170,12 +206,10 @@ class Retriever:
 
     # --- fusion ---------------------------------------------------------------------------
 
-    def retrieve(self, question: str, *, as_of: str, top_k: int = 5,
-                 hint_refs: list[str] = ()) -> list[Hit]:
-        """The passages that best answer ``question`` under the law on ``as_of``.
+    def gather(self, question: str, *, as_of: str, hint_refs: Sequence[str] = ()) -> Lists:
+        """Every ranked list for ``question`` under the law on ``as_of``, before fusion.
 
-        ``hint_refs`` are provisions known to be relevant (from the obligations catalogue);
-        they join the fusion as one more ranked list.
+        ``hint_refs`` are provisions known to be relevant (from the obligations catalogue).
         """
         original = question
         question = self.spelling.correct(question)
@@ -184,38 +218,123 @@ class Retriever:
                                 else [])
         # One forward pass for both queries (MiniLM embeds queries and passages alike).
         vectors = embed_queries(self.embedder, queries, precision=self.precision)
-        dense_lists = self.dense(vectors, as_of)
+        dense = self.dense(vectors, as_of)
         lexical = self.lexical(f"{question} {expansion}", as_of)
-        lists = [(1.0, [i for i, _ in dense_lists[0]]),
-                 *[(0.8, [i for i, _ in d]) for d in dense_lists[1:]],
-                 (1.0, [i for i, _ in lexical]),
-                 (0.5, self.titles(question, as_of)),
-                 (1.0, self._refs_chunks(hint_refs, as_of))]
-        if asks_when(question):
-            lists.append((3.0, self.timing(f"{question} {expansion}", as_of)))
+        timing = self.timing(f"{question} {expansion}", as_of) if asks_when(question) else []
+        published = {i for i, c in self.chunks.items() if self._published(c.doc_id, as_of)}
+        return Lists(
+            original=original, question=question, expansion=expansion,
+            dense=[[(i, s) for i, s in d if i in published] for d in dense],
+            lexical=[(i, s) for i, s in lexical if i in published],
+            titles=[i for i in self.titles(question, as_of) if i in published],
+            hints=[i for i in self._refs_chunks(list(hint_refs), as_of) if i in published],
+            timing=[i for i in timing if i in published],
+            direct=[i for i in self._direct(original, as_of) if i in published],
+        )
 
-        cosine: dict[str, float] = defaultdict(float)
-        for ranked in dense_lists:
-            for i, s in ranked:
-                cosine[i] = max(cosine[i], s)
+    def fuse(self, lists: Lists) -> dict[str, float]:
+        """Weighted reciprocal rank fusion of the lists, times the document-kind prior."""
+        weighted = [(1.0, [i for i, _ in lists.dense[0]]),
+                    *[(0.8, [i for i, _ in d]) for d in lists.dense[1:]],
+                    (1.0, [i for i, _ in lists.lexical]),
+                    (0.5, lists.titles),
+                    (1.0, lists.hints),
+                    (1.0, lists.timing)]
         fused: dict[str, float] = defaultdict(float)
-        for weight, ranked in lists:
+        for weight, ranked in weighted:
             for rank, chunk_id in enumerate(ranked):
                 fused[chunk_id] += weight / (RRF_K + rank + 1)
-        for chunk_id in fused:
-            fused[chunk_id] *= self._prior(self.chunks[chunk_id].doc_id)
+        return {i: round(s * self._prior(self.chunks[i].doc_id), SCORE_DIGITS)
+                for i, s in fused.items()}
 
-        direct = self._direct(original, as_of)
-        fused = {i: round(s, SCORE_DIGITS) for i, s in fused.items()}
-        ranked_ids = sorted(fused, key=lambda i: (-fused[i], i))
-        bm25 = dict(lexical)
-        hits = [self._hit(i, fused.get(i, 0.0) + (1.0 if i in direct else 0.0), cosine, bm25,
+    def candidate(self, chunk_id: str) -> Candidate:
+        """What the ranker knows about a chunk besides the lists (cached)."""
+        found = self._candidates.get(chunk_id)
+        if found is None:
+            chunk = self.chunks[chunk_id]
+            provision = self._provision(chunk)
+            doc = self.library.documents.get(chunk.doc_id)
+            whole = self.library.article(provision) if provision else None
+            kind = _doc_kind(doc)
+            cites = tuple(m.local for m in find_refs(provision.text) if m.act == "") \
+                if provision and kind in ("guideline", "act") and \
+                (kind == "guideline" or provision.unit is Unit.RECITAL) else ()
+            found = self._candidates[chunk_id] = Candidate(
+                chunk=chunk, provision=provision, doc_kind=kind,
+                article_title=whole.title if whole else "", article=parents_of(chunk.ref)[-1],
+                cites=cites)
+        return found
+
+    def score(self, lists: Lists, intent: Intent) -> dict[str, float]:
+        """Each candidate's score: the learned ranker's, or reciprocal rank fusion."""
+        fused = self.fuse(lists)
+        if self.ranker is None:
+            return fused
+        candidates = {i: self.candidate(i) for i in lists.candidates()
+                      if self._provision(self.chunks[i]) is not None}
+        vectors = features(lists, candidates, intent, fused)
+        return {i: round(self.ranker.score(v), SCORE_DIGITS) for i, v in vectors.items()}
+
+    def retrieve(self, question: str, *, as_of: str, top_k: int = 5,
+                 hint_refs: Sequence[str] = (),
+                 table: Sequence[ApplicationRule] = ()) -> list[Hit]:
+        """The passages that best answer ``question`` under the law on ``as_of``.
+
+        Provisions the question names come first; then, for a question about fines or dates,
+        the provision of that type its subject calls for (:mod:`kb.search.routing`, with the
+        application ``table`` of kb.law.dates); then the rest by score.
+        """
+        lists = self.gather(question, as_of=as_of, hint_refs=hint_refs)
+        asked = intent(lists.question)
+        scores = self.score(lists, asked)
+        ranked_ids = sorted(scores, key=lambda i: (-scores[i], i))
+        # A named provision that is the question's subject ("fines for breaching Article
+        # 26") comes after the fine or date it asks for; one that is itself about fines or
+        # dates ("Article 99(4)") stays first.
+        named = [self.chunks[i].ref for i in lists.direct]
+        about_types = any(article_number(ref) in (*PENALTY_NUMBERS, *DATE_NUMBERS)
+                          for ref in named)
+        routed = [] if about_types else self._routed(
+            asked, [*lists.direct, *lists.hints, *ranked_ids], as_of, table)
+        cosine = lists.cosines()
+        bm25 = dict(lists.lexical)
+        direct = set(lists.direct)
+        hits = [self._hit(i, scores.get(i, 0.0) + (1.0 if i in direct else 0.0), cosine, bm25,
                           i in direct)
-                for i in dict.fromkeys([*direct, *ranked_ids])
-                if self._published(self.chunks[i].doc_id, as_of)]
+                for i in dict.fromkeys([*routed, *lists.direct, *ranked_ids])]
         hits = [h for h in hits if h is not None]
         log.debug("retrieved %s", [(h.provision.ref, round(h.score, 4)) for h in hits[:top_k]])
-        return pin(diversify(hits, top_k), hits, hint_refs[:1], top_k)
+        return pin(diversify(hits, top_k), hits, list(hint_refs[:1]), top_k)
+
+    def _routed(self, asked: Intent, ranked_ids: list[str], as_of: str,
+                table: Sequence[ApplicationRule]) -> list[str]:
+        """Chunk ids of the fine or date provision the question's subject calls for.
+
+        The subject is read off the catalogue's hints first (curated CX wording → refs),
+        then the best candidates that are not themselves about fines or dates."""
+        if not (asked.penalty or asked.when):
+            return []
+        router = self._router(as_of)
+        refs = [ref for ref in dict.fromkeys(self.chunks[i].ref for i in ranked_ids)
+                if article_number(ref) not in (*PENALTY_NUMBERS, *DATE_NUMBERS)][:8]
+        about = subjects(refs, lambda ref: self._cited_refs(ref, as_of))
+        lead = router.penalty(about) if asked.penalty else None
+        if lead is None and asked.when and table:
+            lead = router.date(about, table, self._chapter_of)
+        return [c.id for c in self._chunks_under(lead, as_of) if c.ref == lead][:1] if lead \
+            else []
+
+    def _router(self, as_of: str) -> Router:
+        with self._lock:
+            router = self._routers.get(as_of)
+            if router is None:
+                router = self._routers[as_of] = Router(self.library, as_of)
+            return router
+
+    def _cited_refs(self, ref: str, as_of: str) -> list[str]:
+        """The AI Act refs a provision's text names (for guidance and recitals)."""
+        p = self.library.version(ref, as_of)
+        return [m.local for m in find_refs(p.text) if m.act == ""] if p else []
 
     def _prior(self, doc_id: str) -> float:
         """Binding law first: guidance and the amending act's own text (whose changes are
@@ -252,27 +371,32 @@ class Retriever:
             out += [c.id for c in (exact or chunks)[:2]]
         return out
 
+    def _provision(self, chunk: StoredChunk) -> Provision | None:
+        """The provision version a chunk was cut from."""
+        return next((v for v in self.library.versions(chunk.ref)
+                     if (v.valid_from or None) == (chunk.valid_from or None)), None)
+
     def _hit(self, chunk_id, score, cosine, bm25, direct) -> Hit | None:
         chunk = self.chunks[chunk_id]
-        p = next((v for v in self.library.versions(chunk.ref)
-                  if (v.valid_from or None) == (chunk.valid_from or None)), None)
+        p = self._provision(chunk)
         if p is None:
             return None
         return Hit(chunk, p, score, cosine.get(chunk_id, 0.0), bm25.get(chunk_id, 0.0), direct)
 
 
+def _doc_kind(doc: Document | None) -> str:
+    """The kind of document as the ranker sees it: the main act, the amending act, another
+    act (the GDPR) or guidance."""
+    if doc is None:
+        return "act"
+    if doc.kind is Kind.AMENDING_REGULATION:
+        return "amending"
+    if doc.kind is Kind.REGULATION:
+        return "other_act" if doc.cite_as else "act"
+    return "guideline"
+
+
 _ABOUT_GUIDANCE = re.compile(r"\bguidelines?\b|\bguidance\b", re.IGNORECASE)
-
-
-def asks_when(question: str) -> bool:
-    """Whether a question asks about dates.
-
-    >>> asks_when("When do the high-risk rules apply?"), asks_when("Is emotion recognition banned?")
-    (True, False)
-    >>> asks_when("When is a solely automated decision allowed under the GDPR?")
-    False
-    """
-    return bool(_WHEN.search(question))
 
 
 _DEFINITION_QUESTION = re.compile(
