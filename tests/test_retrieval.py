@@ -335,10 +335,6 @@ def test_the_same_ref_in_two_documents_is_two_articles():
         hit("Annex III").provision)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: article_key cuts at the first '(' or ',', so every "
-                   "paragraph of a guideline ('Guidelines C(2026) ...') and every provision of "
-                   "the amending act ('Regulation (EU) ...') is one 'article': at most two per "
-                   "document reach the results")
 def test_paragraphs_of_a_guideline_are_not_one_article():
     doc = "guidelines-transparency-art50"
     assert article_key(hit("Guidelines C(2026) 5054, para. 10", doc_id=doc).provision) != \

@@ -458,8 +458,14 @@ def pin(chosen: list[Hit], hits: list[Hit], refs: list[str], top_k: int) -> list
 
 
 def article_key(p: Provision) -> str:
-    """What counts as "the same article" for diversity: the ref without its (…) tail."""
-    return re.sub(r"[(,].*$", "", p.ref).strip() + "|" + p.doc_id
+    """What counts as "the same article" for diversity: the outermost provision that
+    contains it ("Article 5" for "Article 5(1)(f)"; a guideline paragraph is its own).
+
+    >>> from kb.records import Unit
+    >>> article_key(Provision("eu-ai-act", "Article 5(1)(f)", Unit.ARTICLE, "x"))
+    'Article 5|eu-ai-act'
+    """
+    return parents_of(p.ref)[-1] + "|" + p.doc_id
 
 
 def diversify(hits: list[Hit], top_k: int) -> list[Hit]:
