@@ -299,10 +299,47 @@ class Outcome:
     timing_ms: float = 0.0  # as reported by the system
     wall_ms: float = 0.0  # measured around the call
     grounding: Grounding | None = None  # None: the system writes no answer text (baseline)
+    used: tuple[str, ...] = ()  # refs the answer text quotes, in the order of their first [n]
+    margin: float | None = None  # distance of the abstention evidence to its thresholds
 
     @property
     def in_scope(self) -> bool:
         return bool(self.gold)
+
+
+ABSTENTION_MARGIN = 0.01  # decisions this close to a threshold are reported
+
+
+def answer_metrics(outcomes: Sequence[Outcome]) -> dict:
+    """What the answer text itself quotes, over in-scope questions (an abstention or a
+    system without answer text is a miss for the hits; precision counts answered ones).
+
+    - lead hit: the first ``[n]`` of the text cites gold (article or provision level);
+    - answer hit: any citation the text uses is gold (provision level);
+    - answer precision: the share of used citations that are gold or in a gold article.
+
+    >>> o = Outcome("q", "cx", "?", ("Article 50(1)",), False, (), (), used=(
+    ...     "Article 50(2)", "Article 50(1)", "Recital 1"))
+    >>> answer_metrics([o])["lead_article_hit"], answer_metrics([o])["lead_provision_hit"]
+    (1.0, 0.0)
+    >>> answer_metrics([o])["answer_hit"], round(answer_metrics([o])["answer_precision"], 3)
+    (1.0, 0.667)
+    """
+    rows = [o for o in outcomes if o.in_scope]
+    answered = [o for o in rows if o.used and not o.abstained]
+
+    def first(o: Outcome, match: Match) -> bool:
+        return bool(o.used) and not o.abstained and any(match(o.used[0], g) for g in o.gold)
+
+    used = [ref for o in answered for ref in o.used]
+    good = sum(any(article_match(ref, g) for g in o.gold) for o in answered for ref in o.used)
+    return {
+        "lead_article_hit": mean([first(o, article_match) for o in rows]),
+        "lead_provision_hit": mean([first(o, provision_match) for o in rows]),
+        "answer_hit": mean([not o.abstained and any(provision_match(ref, g) for ref in o.used
+                                                    for g in o.gold) for o in rows]),
+        "answer_precision": ratio(good, len(used)),
+    }
 
 
 def ranking_metrics(outcomes: Sequence[Outcome], *, use: str = "cited") -> dict:
@@ -359,6 +396,9 @@ def summarise(outcomes: Sequence[Outcome]) -> dict:
         "out_of_scope": sum(not o.in_scope for o in outcomes),
         "needs_all": sum(o.needs_all for o in outcomes),
         **{k: v for k, v in answers.items() if not k.startswith("curve_")},
+        **answer_metrics(outcomes),
+        "abstention_within_margin": sum(o.margin is not None and o.margin < ABSTENTION_MARGIN
+                                        for o in outcomes),
         **abstention_scores([(o.in_scope, o.abstained) for o in outcomes]),
         **grounding_metrics(outcomes),
         "latency_p50_ms": percentile([o.timing_ms for o in outcomes], 50),

@@ -54,6 +54,11 @@ ROWS = [
     ("provision hit@5", "provision_hit_5", "rank"),
     ("provision MRR", "provision_mrr", "rank"),
     ("needs-all recall@10", "needs_all_recall_10", "rank"),
+    ("Answer text, in-scope questions", None, ""),
+    ("lead hit (article)", "lead_article_hit", ""),
+    ("lead hit (provision)", "lead_provision_hit", ""),
+    ("answer hit (a used citation is gold)", "answer_hit", ""),
+    ("answer precision (used citations gold or in a gold article)", "answer_precision", ""),
     ("Grounding, answered questions", None, ""),
     ("citation validity", "citation_validity", ""),
     ("sentences with a [n] marker", "marker_share", ""),
@@ -62,6 +67,7 @@ ROWS = [
     ("precision (out-of-scope)", "abstention_precision", ""),
     ("recall (out-of-scope)", "abstention_recall", ""),
     ("false abstention (in-scope)", "false_abstention", ""),
+    ("decisions within 0.01 of a threshold", "abstention_within_margin", ""),
     ("Latency per question", None, ""),
     ("p50 ms (timing_ms)", "latency_p50_ms", "ms"),
     ("p95 ms (timing_ms)", "latency_p95_ms", "ms"),
@@ -69,14 +75,15 @@ ROWS = [
     ("p95 ms (wall)", "wall_p95_ms", "ms"),
 ]
 CATEGORY_COLUMNS = [
-    ("n", "questions"), ("art@1", "article_hit_1"), ("art@5", "article_hit_5"),
+    ("n", "questions"), ("art@1", "article_hit_1"), ("lead", "lead_article_hit"),
+    ("prov@1", "provision_hit_1"), ("art@5", "article_hit_5"),
     ("art MRR", "article_mrr"), ("prov@5", "provision_hit_5"),
     ("retr prov@5", "retrieval.provision_hit_5"), ("all@10", "needs_all_recall_10"),
     ("abst", "abstention_recall"), ("false abst", "false_abstention"),
     ("valid", "citation_validity"), ("p50 ms", "latency_p50_ms"),
 ]
-BETTER_LOWER = {"false_abstention", "latency_p50_ms", "latency_p95_ms", "wall_p50_ms",
-                "wall_p95_ms"}
+BETTER_LOWER = {"false_abstention", "abstention_within_margin", "latency_p50_ms",
+                "latency_p95_ms", "wall_p50_ms", "wall_p95_ms"}
 
 
 def fmt(value, unit: str = "") -> str:

@@ -151,10 +151,13 @@ def ask_all(assistant: Assistant, questions: Sequence[Question], *, top_k: int, 
         if answer.abstained:
             hits = assistant.retrieve(q.question, top_k=top_k, as_of=as_of)
             retrieved = tuple((h.provision.ref,) for h in hits)
+        by_n = {c.n: c.ref for c in answer.citations}
+        used = tuple(dict.fromkeys(by_n[s.n] for s in answer.sentences if s.n in by_n))
         outcomes.append(Outcome(
             q.id, q.category, q.question, q.gold, q.needs_all, cited, retrieved,
             abstained=answer.abstained, timing_ms=answer.timing_ms, wall_ms=wall,
-            grounding=check_answer(assistant, answer),
+            grounding=check_answer(assistant, answer), used=used,
+            margin=answer.margin,
         ))
         progress("product", done, len(questions))
     return outcomes

@@ -35,6 +35,7 @@ from kb.obligations.dense import DenseModel, load_examples
 from kb.obligations.scenario import Checklist, scenario
 from kb.obligations.triggers import default_triggers
 from kb.records import LANGUAGES, Answer, Citation, Hit, Provision
+from kb.search.ranker import Ranker
 from kb.search.retrieval import Retriever, expand
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,13 @@ def check_lang(lang: str) -> str:
     return code
 
 
+def guides() -> list[tuple[str, tuple[str, ...]]]:
+    """The obligations catalogue as retrieval guides: our plain-language title, summary and
+    CX examples of each entry, and the refs they stand for."""
+    return [(" ".join([spec.title + ".", spec.summary, *spec.cx_examples]), spec.refs)
+            for spec in load_catalogue()]
+
+
 class _View:
     """Everything derived from one committed snapshot of the index: the provisions, the
     retriever, the answerer and the date tables.  Replaced whole when ingest commits."""
@@ -118,7 +126,8 @@ class _View:
             if self._retriever is None:
                 embedder = load_embedder(self.settings.embed_model)
                 self._retriever = Retriever(self.snapshot, self.library, embedder,
-                                            precision=self.settings.embed_precision)
+                                            precision=self.settings.embed_precision,
+                                            ranker=Ranker.load(), guides=guides())
             return self._retriever
 
     @property
@@ -244,6 +253,7 @@ class Assistant:
             related=self._citations(view, hits[:3]) if draft.abstained else [],
             message=note or (draft.reason if draft.abstained else ""),
             as_of=day,
+            margin=draft.margin,
         )
         if describes_system(text) and not instruction_reason(text):  # "We use X: must we…?"
             answer = self._with_assessment(view, answer, day)

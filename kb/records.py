@@ -281,6 +281,7 @@ class Answer:
     timing_ms: float = 0.0
     as_of: str = ""
     assessment: dict | None = None  # set when the question describes a system (assess JSON)
+    margin: float | None = None  # how far the abstention evidence was from a threshold
 
     def to_dict(self) -> dict:
         """The documented JSON shape of an answer; ``assessment`` only when there is one."""

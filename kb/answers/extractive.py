@@ -38,6 +38,7 @@ class Draft:
     sentences: list[Sentence]
     abstained: bool
     reason: str = ""
+    margin: float | None = None  # distance of the evidence to the nearest threshold
 
     @property
     def text(self) -> str:
@@ -83,6 +84,25 @@ def should_abstain(question: str, hits: list[Hit]) -> str:
     return ""
 
 
+def abstention_margin(question: str, hits: list[Hit]) -> float | None:
+    """How far the evidence lies from the thresholds that decided to answer or abstain
+    (None when no threshold decided: a named provision, an instruction, no hits, off-topic).
+
+    The decision is taken on rounded, repeatable scores (kb.index.store.ranked); the margin
+    says how much a change of model or corpus could move it.
+    """
+    if instruction_reason(question) or any(h.direct for h in hits) or not hits \
+            or off_topic_reason(question):
+        return None
+    dense, coverage = evidence(question, hits)
+    gaps = [abs(dense - MIN_DENSE)]
+    if not legal_cue(question):
+        gaps.append(abs(dense - NO_CUE_DENSE))
+    if dense < WEAK_DENSE:
+        gaps.append(max(abs(dense - WEAK_DENSE), abs(coverage - MIN_COVERAGE)))
+    return round(min(gaps), 6)
+
+
 class ExtractiveAnswerer:
     """Verbatim sentences from the top passages; no language model."""
 
@@ -103,8 +123,9 @@ class ExtractiveAnswerer:
 
     def draft(self, question: str, hits: list[Hit], *, expansion: str = "") -> Draft:
         reason = should_abstain(question, hits)
+        margin = abstention_margin(question, hits)
         if reason:
-            return Draft([], abstained=True, reason=reason)
+            return Draft([], abstained=True, reason=reason, margin=margin)
         asked = Counter(content_words(question))
         scored = []
         for rank, hit in enumerate(hits[: self.passages]):
@@ -117,8 +138,11 @@ class ExtractiveAnswerer:
                     score += 3.0 / (position + 1)
                 scored.append((score, rank, position, text))
         chosen = _choose(scored)
+        # Passages in rank order, sentences in document order: leading with the best-matching
+        # sentence instead was tried and put exceptions before the rule they qualify.
         chosen.sort(key=lambda item: (item[1], item[2]))
-        return Draft([Sentence(text, rank + 1) for _, rank, _, text in chosen], abstained=False)
+        return Draft([Sentence(text, rank + 1) for _, rank, _, text in chosen], abstained=False,
+                     margin=margin)
 
     def _score(self, sentence: str, asked: Counter, expansion: str) -> float:
         present = set(words(sentence))

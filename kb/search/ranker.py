@@ -47,7 +47,7 @@ FEATURES: tuple[str, ...] = (
     "def_x_definition", "when_x_timing", "penalty_x_penalties", "gdpr_x_other_act",
     "guidance_x_guideline", "allowed_x_prohibitions", "transparency_x_art50",
     "no_gdpr_x_other_act", "no_guidance_x_guideline", "cited_by_leaders",
-    "article_cited_by_leaders",
+    "article_cited_by_leaders", "guided_rr", "guided_article",
 )
 
 
@@ -86,6 +86,8 @@ def features(lists, candidates: dict[str, Candidate], intent: Intent,
     timing_rank, direct = _ranks(lists.timing), set(lists.direct)
     direct_articles = {candidates[i].article for i in lists.direct if i in candidates}
     hint_articles = {candidates[i].article for i in lists.hints if i in candidates}
+    guided_rank = _ranks(lists.guided)
+    guided_articles = {candidates[i].article for i in lists.guided if i in candidates}
     # How many of the leading passages of the dense and lexical lists share an article.
     leading = [i for i, _ in dense[:10]] + [i for i, _ in lists.lexical[:10]]
     support = Counter(candidates[i].article for i in dict.fromkeys(leading) if i in candidates)
@@ -130,6 +132,7 @@ def features(lists, candidates: dict[str, Candidate], intent: Intent,
             float(not intent.guidance and c.doc_kind == "guideline"),
             sum(_related(ref, c.provision.ref) for ref in cited) / 5.0,
             cited_articles.get(c.article, 0) / 5.0 if c.doc_kind == "act" else 0.0,
+            _rr(guided_rank.get(chunk_id)), float(c.article in guided_articles),
         ]
         out[chunk_id] = vector
     return out

@@ -18,13 +18,15 @@ import threading
 import tomllib
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from kb.errors import KbError
 from kb.index.catalog import in_force
-from kb.index.embeddings import embed_queries
-from kb.index.store import SCORE_DIGITS, LexicalIndex, Snapshot
+from kb.index.embeddings import embed_queries, embed_texts
+from kb.index.store import SCORE_DIGITS, LexicalIndex, Snapshot, ranked
 from kb.law.dates import ApplicationRule, chapter_resolver
 from kb.law.library import Library
 from kb.law.refs import find_refs, parents
@@ -47,6 +49,7 @@ SYNONYMS_PATH = Path(__file__).with_name("synonyms.toml")
 RRF_K = 60
 POOL = 40  # candidates per list
 DENSE_SLACK = 30  # extra dense candidates, for those dropped as not in force on the date
+GUIDE_THRESHOLD = 0.45  # cosine a team-written guide needs to point retrieval at its refs
 PER_ARTICLE = 2  # diversity: at most this many passages of one article in the results
 # Rank multiplier per document kind (see Retriever._prior).
 KIND_PRIOR = {"regulation": 1.0, "amending_regulation": 0.6, "guideline": 0.85}
@@ -83,19 +86,21 @@ class Lists:
     hints: list[str]  # provisions of the matching catalogue obligations
     timing: list[str]  # Articles 113 and 111, for "when" questions
     direct: list[str]  # provisions the question names, or the term it asks to define
+    guided: list[str] = field(default_factory=list)  # refs of the most similar guides
 
     def cosines(self) -> dict[str, float]:
         """The best cosine similarity of each dense candidate."""
         best: dict[str, float] = {}
-        for ranked in self.dense:
-            for i, s in ranked:
+        for found in self.dense:
+            for i, s in found:
                 best[i] = max(best.get(i, 0.0), s)
         return best
 
     def candidates(self) -> list[str]:
         """Every chunk id in any list, once, in a stable order."""
         ids = [*self.direct, *(i for d in self.dense for i, _ in d),
-               *(i for i, _ in self.lexical), *self.titles, *self.hints, *self.timing]
+               *(i for i, _ in self.lexical), *self.titles, *self.hints, *self.timing,
+               *self.guided]
         return list(dict.fromkeys(ids))
 
 
@@ -103,7 +108,8 @@ class Retriever:
     """Dense + BM25 + title matching + direct lookup, over one snapshot of the index."""
 
     def __init__(self, snapshot: Snapshot, library: Library, embedder, *,
-                 precision: str = "auto", ranker: Ranker | None = None):
+                 precision: str = "auto", ranker: Ranker | None = None,
+                 guides: Sequence[tuple[str, Sequence[str]]] = ()):
         self.snapshot = snapshot
         self.precision = precision
         self.library = library
@@ -123,6 +129,9 @@ class Retriever:
         self.ranker = ranker
         self._candidates: dict[str, Candidate] = {}
         self._routers: dict[str, Router] = {}
+        self.guides = list(guides)
+        self._guide_matrix: np.ndarray | None = None
+        self._published_cache: dict[str, frozenset] = {}
         self._chapter_of = chapter_resolver(library.all_versions(library.main_act()))
 
     def _unit(self, chunk: StoredChunk) -> str:
@@ -221,7 +230,7 @@ class Retriever:
         dense = self.dense(vectors, as_of)
         lexical = self.lexical(f"{question} {expansion}", as_of)
         timing = self.timing(f"{question} {expansion}", as_of) if asks_when(question) else []
-        published = {i for i, c in self.chunks.items() if self._published(c.doc_id, as_of)}
+        published = self._published_ids(as_of)
         return Lists(
             original=original, question=question, expansion=expansion,
             dense=[[(i, s) for i, s in d if i in published] for d in dense],
@@ -230,7 +239,36 @@ class Retriever:
             hints=[i for i in self._refs_chunks(list(hint_refs), as_of) if i in published],
             timing=[i for i in timing if i in published],
             direct=[i for i in self._direct(original, as_of) if i in published],
+            guided=[i for i in self._refs_chunks(self.guided(vectors[0]), as_of)
+                    if i in published],
         )
+
+    def guided(self, vector: Sequence[float], *, top: int = 3,
+               threshold: float = GUIDE_THRESHOLD) -> list[str]:
+        """Refs of the team-written guides (the obligations catalogue's summaries and CX
+        examples) most similar to the question: CX wording mapped to the law by people."""
+        if not self.guides:
+            return []
+        with self._lock:
+            if self._guide_matrix is None:
+                texts = [text for text, _ in self.guides]
+                matrix = np.asarray(embed_texts(self.embedder, texts, precision=self.precision),
+                                    dtype=np.float64)
+                self._guide_matrix = matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+        query = np.asarray(vector, dtype=np.float64)
+        query /= np.linalg.norm(query) or 1.0
+        scores = ranked([(str(k), s) for k, s in enumerate((self._guide_matrix @ query).tolist())])
+        refs = [ref for k, s in scores[:top] if s >= threshold
+                for ref in self.guides[int(k)][1][:2]]
+        return list(dict.fromkeys(refs))
+
+    def _published_ids(self, as_of: str) -> frozenset:
+        with self._lock:
+            found = self._published_cache.get(as_of)
+            if found is None:
+                found = self._published_cache[as_of] = frozenset(
+                    i for i, c in self.chunks.items() if self._published(c.doc_id, as_of))
+            return found
 
     def fuse(self, lists: Lists) -> dict[str, float]:
         """Weighted reciprocal rank fusion of the lists, times the document-kind prior."""
@@ -241,8 +279,8 @@ class Retriever:
                     (1.0, lists.hints),
                     (1.0, lists.timing)]
         fused: dict[str, float] = defaultdict(float)
-        for weight, ranked in weighted:
-            for rank, chunk_id in enumerate(ranked):
+        for weight, ids in weighted:
+            for rank, chunk_id in enumerate(ids):
                 fused[chunk_id] += weight / (RRF_K + rank + 1)
         return {i: round(s * self._prior(self.chunks[i].doc_id), SCORE_DIGITS)
                 for i, s in fused.items()}
