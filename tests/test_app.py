@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from ingest.maintain import status
 from kb.answers.feedback import CSV_COLUMNS, FeedbackStore, to_csv
 from ui import get_assistant
-from ui.widgets import answer_body, escape_markdown, highlight, table_of_contents
+from ui.widgets import answer_body, escape_markdown, highlight
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_CORPUS = ROOT / "tests" / "fixtures" / "corpus"
@@ -105,7 +105,7 @@ def test_answer_body_links_each_marker_to_its_card(assistant):
 
 def test_table_of_contents_groups_articles_by_chapter(assistant):
     library = assistant.library
-    toc = table_of_contents(library.in_force("eu-ai-act"), library.document("eu-ai-act"))
+    toc = library.table_of_contents("eu-ai-act")
     titles = [g.title for g in toc]
     assert titles[0] == "Recitals"
     assert "Chapter II — Prohibited AI practices" in titles

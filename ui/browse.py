@@ -14,14 +14,13 @@ from kb import Assistant, KbError, Provision, Unit
 from kb.answers.export import citation_line
 from kb.answers.feedback import FeedbackStore
 from kb.law.library import Library
+from kb.law.refs import local_label
 from ui import as_of, get_assistant, language
 from ui.widgets import (
     badge_markdown,
     escape_markdown,
-    local_label,
     provision_block,
     safe_url,
-    table_of_contents,
     version_label,
 )
 
@@ -84,7 +83,7 @@ def _contents(assistant: Assistant, doc_id: str, day: str, current: Provision | 
     )
     top = (library.article(current, day) or current).ref if current is not None else ""
     st.markdown("**Contents**")
-    for group in table_of_contents(provisions, doc):
+    for group in library.table_of_contents(doc.id, day):
         with st.expander(escape_markdown(group.title), expanded=top in group.refs()):
             for ref, label in group.entries:
                 _button(ref, label, key=f"toc-{ref}")

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 import streamlit as st
 
 from kb import Assistant, Citation, KbError, Provision, Unit
 from kb.answers.export import citation_line, escape_markdown, kind_label, version_note
 from kb.errors import TokenRefused
-from kb.records import Answer, Document
+from kb.records import Answer
 from kb.safety import Attempts, TokenGate
 from ui import PAGES
 
@@ -26,9 +25,7 @@ __all__ = [
     "citation_card",
     "escape_markdown",
     "highlight",
-    "local_label",
     "provision_block",
-    "table_of_contents",
     "token_entry",
 ]
 
@@ -90,89 +87,6 @@ def answer_body(answer: Answer) -> str:
             previous = s.n
         paragraphs[-1].append(f"{escape_markdown(s.text)} [\\[{s.n}\\]](#cite-{s.n})")
     return "\n\n".join(" ".join(sentences) for sentences in paragraphs)
-
-
-def local_label(ref: str, doc: Document | None) -> str:
-    """A ref without its document's name, for tables of contents ("para. 12").
-
-    >>> from kb.records import Kind
-    >>> local_label("Guidelines C(2026) 5054, para. 12",
-    ...             Document("g", "G", Kind.GUIDELINE, "g.md", "guideline_md",
-    ...                      cite_as="Guidelines C(2026) 5054"))
-    'para. 12'
-    """
-    if doc is None or not doc.cite_as:
-        return ref
-    return ref.removeprefix(f"{doc.cite_as}, ").removesuffix(f" {doc.cite_as}")
-
-
-@dataclass
-class TocGroup:
-    """A heading of a table of contents with its entries (ref, label) and sub-groups."""
-
-    title: str
-    entries: list[tuple[str, str]] = field(default_factory=list)
-    groups: list[TocGroup] = field(default_factory=list)
-
-    def refs(self) -> list[str]:
-        return [ref for ref, _ in self.entries] + [r for g in self.groups for r in g.refs()]
-
-
-def table_of_contents(provisions: list[Provision], doc: Document | None = None,
-                      *, recitals_per_group: int = 25) -> list[TocGroup]:
-    """Chapters → sections → articles, then recitals, annexes and guideline sections.
-
-    ``provisions`` are one document's provisions in force, in document order; only
-    top-level units (no parent in the list) are entries.
-    """
-    present = {p.ref for p in provisions}
-    top = [p for p in provisions if not p.parent or p.parent not in present]
-    recitals = [p for p in top if p.unit is Unit.RECITAL]
-    groups: dict[str, TocGroup] = {}
-    order: list[TocGroup] = []
-
-    def group(title: str) -> TocGroup:
-        if title not in groups:
-            groups[title] = TocGroup(title)
-            order.append(groups[title])
-        return groups[title]
-
-    for p in top:
-        label = local_label(p.ref, doc)
-        if p.unit is Unit.RECITAL:
-            continue
-        if p.unit is Unit.SECTION:
-            first = p.text.split("\n")[0]
-            short = first if len(first) <= 70 else first[:67].rstrip() + "…"
-            group(p.section or "Text").entries.append((p.ref, f"{label} — {short}"))
-            continue
-        entry = (p.ref, f"{label} — {p.title}" if p.title else label)
-        if p.unit is Unit.ANNEX:
-            group("Annexes").entries.append(entry)
-        elif p.chapter:
-            chapter = group(p.chapter)
-            if p.section:
-                sections = {g.title: g for g in chapter.groups}
-                if p.section not in sections:
-                    chapter.groups.append(TocGroup(p.section))
-                    sections[p.section] = chapter.groups[-1]
-                sections[p.section].entries.append(entry)
-            else:
-                chapter.entries.append(entry)
-        else:
-            group("Articles").entries.append(entry)
-    if recitals:
-        head = TocGroup("Recitals")
-        for i in range(0, len(recitals), recitals_per_group):
-            batch = recitals[i:i + recitals_per_group]
-            first, last = (local_label(batch[0].ref, doc), local_label(batch[-1].ref, doc))
-            sub = TocGroup(f"{first} – {last}" if len(batch) > 1 else first)
-            sub.entries = [(p.ref, local_label(p.ref, doc)) for p in batch]
-            head.groups.append(sub)
-        if len(head.groups) == 1:
-            head.entries, head.groups = head.groups[0].entries, []
-        order.insert(0, head)
-    return order
 
 
 def attempts_of(key: str) -> Attempts:

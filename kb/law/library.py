@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from kb.errors import UnknownReference
 from kb.index.catalog import Catalog, in_force
-from kb.law.refs import RefMention, find_refs, parents, qualify
+from kb.law.refs import RefMention, find_refs, local_label, parents, qualify
 from kb.records import LANGUAGES, Document, Kind, Provision, Unit
 
 _GDPR_CONTEXT = re.compile(r"\bGDPR\b|2016/679|General Data Protection Regulation", re.I)
@@ -55,6 +55,18 @@ def _point_readings(local: str) -> list[str]:
     groups = re.findall(r"\(\w+\)", m.group(2))
     return [local, f"{m.group(1)}, point {''.join(groups)}"] + (
         [f"{m.group(1)}{groups[0]}, point {''.join(groups[1:])}"] if len(groups) > 1 else [])
+
+
+@dataclass
+class TocGroup:
+    """A heading of a table of contents with its entries (ref, label) and sub-groups."""
+
+    title: str
+    entries: list[tuple[str, str]] = field(default_factory=list)
+    groups: list[TocGroup] = field(default_factory=list)
+
+    def refs(self) -> list[str]:
+        return [ref for ref, _ in self.entries] + [r for g in self.groups for r in g.refs()]
 
 
 def today() -> str:
@@ -375,3 +387,61 @@ class Library:
                     m.local == article and m.act == "" for m in find_refs(q.text)):
                 out.append(q)
         return out[:5]
+
+    def table_of_contents(self, doc_id: str, as_of: str | None = None, *,
+                          recitals_per_group: int = 25) -> list[TocGroup]:
+        """Chapters → sections → articles, then recitals, annexes and guideline sections.
+
+        Of one document's provisions in force on ``as_of``; only top-level units are
+        entries.
+        """
+        provisions = self.in_force(doc_id, as_of)
+        doc = self.documents.get(doc_id)
+        present = {p.ref for p in provisions}
+        top = [p for p in provisions if not p.parent or p.parent not in present]
+        recitals = [p for p in top if p.unit is Unit.RECITAL]
+        groups: dict[str, TocGroup] = {}
+        order: list[TocGroup] = []
+
+        def group(title: str) -> TocGroup:
+            if title not in groups:
+                groups[title] = TocGroup(title)
+                order.append(groups[title])
+            return groups[title]
+
+        for p in top:
+            label = local_label(p.ref, doc)
+            if p.unit is Unit.RECITAL:
+                continue
+            if p.unit is Unit.SECTION:
+                first = p.text.split("\n")[0]
+                short = first if len(first) <= 70 else first[:67].rstrip() + "…"
+                group(p.section or "Text").entries.append((p.ref, f"{label} — {short}"))
+                continue
+            entry = (p.ref, f"{label} — {p.title}" if p.title else label)
+            if p.unit is Unit.ANNEX:
+                group("Annexes").entries.append(entry)
+            elif p.chapter:
+                chapter = group(p.chapter)
+                if p.section:
+                    sections = {g.title: g for g in chapter.groups}
+                    if p.section not in sections:
+                        chapter.groups.append(TocGroup(p.section))
+                        sections[p.section] = chapter.groups[-1]
+                    sections[p.section].entries.append(entry)
+                else:
+                    chapter.entries.append(entry)
+            else:
+                group("Articles").entries.append(entry)
+        if recitals:
+            head = TocGroup("Recitals")
+            for i in range(0, len(recitals), recitals_per_group):
+                batch = recitals[i:i + recitals_per_group]
+                first, last = (local_label(batch[0].ref, doc), local_label(batch[-1].ref, doc))
+                sub = TocGroup(f"{first} – {last}" if len(batch) > 1 else first)
+                sub.entries = [(p.ref, local_label(p.ref, doc)) for p in batch]
+                head.groups.append(sub)
+            if len(head.groups) == 1:
+                head.entries, head.groups = head.groups[0].entries, []
+            order.insert(0, head)
+        return order

@@ -308,3 +308,17 @@ def parents(local: str) -> list[str]:
             chain.append(current[: current.rfind(", ")])
         else:
             return chain
+
+
+def local_label(ref: str, doc: Document | None) -> str:
+    """A ref without its document's name, for tables of contents ("para. 12").
+
+    >>> from kb.records import Document, Kind
+    >>> local_label("Guidelines C(2026) 5054, para. 12",
+    ...             Document("g", "G", Kind.GUIDELINE, "g.md", "guideline_md",
+    ...                      cite_as="Guidelines C(2026) 5054"))
+    'para. 12'
+    """
+    if doc is None or not doc.cite_as:
+        return ref
+    return ref.removeprefix(f"{doc.cite_as}, ").removesuffix(f" {doc.cite_as}")

@@ -36,6 +36,8 @@ class Candidate:
     article_title: str  # title of the enclosing article or annex ("" if none)
     article: str  # the article-level ref ("Article 5", "Annex III", "Recital 12", a para.)
     cites: tuple[str, ...] = ()  # AI Act refs its text names (guidance and recitals)
+    words: frozenset[str] = frozenset()  # content words of the chunk with its context line
+    title_words: frozenset[str] = frozenset()  # content words of the article title
 
 
 FEATURES: tuple[str, ...] = (
@@ -100,8 +102,7 @@ def features(lists, candidates: dict[str, Candidate], intent: Intent,
     out = {}
     for chunk_id, c in candidates.items():
         unit = c.provision.unit
-        words = set(content_words(c.chunk.embed_text))
-        title_words = set(content_words(c.article_title))
+        words, title_words = c.words, c.title_words
         is_penalty = c.doc_kind == "act" and c.provision.article in ("99", "100", "101")
         vector = [
             dense_cos.get(chunk_id, 0.0), _rr(dense_rank.get(chunk_id)),

@@ -297,10 +297,12 @@ class Retriever:
             cites = tuple(m.local for m in find_refs(provision.text) if m.act == "") \
                 if provision and kind in ("guideline", "act") and \
                 (kind == "guideline" or provision.unit is Unit.RECITAL) else ()
+            title = whole.title if whole else ""
             found = self._candidates[chunk_id] = Candidate(
-                chunk=chunk, provision=provision, doc_kind=kind,
-                article_title=whole.title if whole else "", article=parents_of(chunk.ref)[-1],
-                cites=cites)
+                chunk=chunk, provision=provision, doc_kind=kind, article_title=title,
+                article=parents_of(chunk.ref)[-1], cites=cites,
+                words=frozenset(content_words(chunk.embed_text)),
+                title_words=frozenset(content_words(title)))
         return found
 
     def score(self, lists: Lists, intent: Intent) -> dict[str, float]:
