@@ -21,7 +21,7 @@ def test_ask_json_prints_the_documented_object(small_kb):
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert list(data) == ["question", "answer", "abstained", "citations", "obligations",
-                          "as_of", "timing_ms"]
+                          "as_of", "lang", "timing_ms"]
     assert [c["n"] for c in data["citations"]] == [1, 2, 3]
     assert data["citations"][0]["ref"] == "Article 50(1)"
     assert data["obligations"][0]["id"] == "transparency-chatbot-disclosure"

@@ -17,6 +17,7 @@ import re
 import threading
 import tomllib
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 from kb.errors import KbError
@@ -171,11 +172,14 @@ class Retriever:
     # --- fusion ---------------------------------------------------------------------------
 
     def retrieve(self, question: str, *, as_of: str, top_k: int = 5,
-                 hint_refs: list[str] = ()) -> list[Hit]:
+                 hint_refs: list[str] = (),
+                 extra_lists: Sequence[tuple[float, list[str]]] = ()) -> list[Hit]:
         """The passages that best answer ``question`` under the law on ``as_of``.
 
         ``hint_refs`` are provisions known to be relevant (from the obligations catalogue);
-        they join the fusion as one more ranked list.
+        they join the fusion as one more ranked list.  ``extra_lists`` are more (weight,
+        ranked chunk ids) lists to fuse: a German or French question's own-language lists
+        (:mod:`kb.search.multilingual`); none for English.
         """
         original = question
         question = self.spelling.correct(question)
@@ -193,6 +197,7 @@ class Retriever:
                  (1.0, self._refs_chunks(hint_refs, as_of))]
         if asks_when(question):
             lists.append((3.0, self.timing(f"{question} {expansion}", as_of)))
+        lists.extend(extra_lists)  # hook: German/French lists (kb.search.multilingual)
 
         cosine: dict[str, float] = defaultdict(float)
         for ranked in dense_lists:
