@@ -104,15 +104,16 @@ def provision(assistant: AssistantDep,
               lang: Annotated[schemas.Lang | None, Query(
                   description="The official wording in this language (en, de, fr); the "
                               "English text and a note where there is none in force.")] = None,
-              ) -> dict:
+              ) -> JSONResponse:
     """The verbatim provision a ref names, as in force on a date (``kb show --json``)."""
-    return shown_json(assistant, ref, _iso(as_of), lang)
+    # As is: "note" is there only when the text shown is not in the language asked for.
+    return JSONResponse(shown_json(assistant, ref, _iso(as_of), lang))
 
 
 @router.get("/definitions/{term}", response_model=schemas.ProvisionOut, tags=["law"])
-def definition(assistant: AssistantDep, term: str, as_of: AsOf = None) -> dict:
+def definition(assistant: AssistantDep, term: str, as_of: AsOf = None) -> JSONResponse:
     """The Article 3 definition of a term (``kb define --json``)."""
-    return provision_json(assistant, assistant.define(term, as_of=_iso(as_of)))
+    return JSONResponse(provision_json(assistant, assistant.define(term, as_of=_iso(as_of))))
 
 
 @router.post("/verify", response_model=schemas.VerifyOut, tags=["law"])
