@@ -46,9 +46,11 @@ def held_out(question_id: str) -> bool:
 
 
 def part_metrics(outcomes: Sequence[Outcome]) -> dict:
-    """The per-language metrics of a list of outcomes (see :data:`METRICS`)."""
+    """The per-language metrics of a list of outcomes (see :data:`METRICS`), and article
+    hit@5 of retrieval alone (``retrieval_article_hit_5``: abstentions not counted as misses)."""
     summary = summarise(outcomes)
-    return {key: summary.get(key) for key in METRICS}
+    return {**{key: summary.get(key) for key in METRICS},
+            "retrieval_article_hit_5": summary["retrieval"].get("article_hit_5")}
 
 
 def parts(outcomes: Sequence[Outcome]) -> dict[str, dict]:
@@ -112,9 +114,9 @@ STEPS: list[tuple[str, str | None, Signals]] = [
     ("+ bridge: synonyms_i18n.toml", None,
      Signals(alignment=False, native_titles=0.0, raw_dense=0.0)),
     ("+ bridge: aligned-text word links", None, Signals(native_titles=0.0, raw_dense=0.0)),
-    ("+ titles in the language", None, Signals(raw_dense=0.0)),
-    ("+ English model on the question as typed", None,
-     replace(DEFAULT_SIGNALS, raw_dense=max(DEFAULT_SIGNALS.raw_dense, 0.5))),
+    ("+ titles in the language (= product)", None, Signals(raw_dense=0.0)),
+    ("+ English model on the question as typed (not used)", None,
+     replace(DEFAULT_SIGNALS, raw_dense=0.5)),
 ]
 
 
@@ -127,7 +129,7 @@ def step_outcomes(assistant: Assistant, questions: Sequence[Question], lang: str
         assistant.signals = DEFAULT_SIGNALS
 
 
-KEYS = (("art@5", "article_hit_5"), ("prov@5", "provision_hit_5"),
+KEYS = (("art@5", "article_hit_5"), ("retrieval art@5", "retrieval_article_hit_5"),
         ("false abst", "false_abstention"), ("oos abst", "abstention_recall"),
         ("valid", "citation_validity"))
 
@@ -137,19 +139,20 @@ def _fmt(value) -> str:
 
 
 def steps_table(results: dict[str, dict[str, dict[str, dict]]]) -> str:
-    """Markdown: one row per step, for each language its tuning and held-out parts."""
+    """Markdown: per language, one row per step with its tuning and held-out parts."""
     langs = list(next(iter(results.values())))
-    head = ["step"] + [f"{lang} {part} {label}" for lang in langs
-                       for part in ("tune", "held-out") for label, _ in KEYS[:3]]
-    lines = ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
-    for step, by_lang in results.items():
-        cells = [step]
-        for lang in langs:
-            for part in ("tuning part", "held-out part"):
-                metrics = by_lang[lang][part]
-                cells += [_fmt(metrics[key]) for _, key in KEYS[:3]]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    out = []
+    for lang in langs:
+        head = ["step"] + [f"{part} {label}" for part in ("tune", "held-out")
+                           for label, _ in KEYS[:4]]
+        out += [f"**{lang}**", "", "| " + " | ".join(head) + " |",
+                "|---" + "|---:" * (len(head) - 1) + "|"]
+        for step, by_lang in results.items():
+            cells = [step] + [_fmt(by_lang[lang][part][key])
+                              for part in ("tuning part", "held-out part") for _, key in KEYS[:4]]
+            out.append("| " + " | ".join(cells) + " |")
+        out.append("")
+    return "\n".join(out)
 
 
 @click.command()
@@ -186,8 +189,8 @@ def cli(as_of: str, top_k: int, langs: tuple[str, ...], out_path: Path | None,
     except KbError as error:
         raise click.ClickException(str(error)) from None
     click.echo(steps_table(results))
-    click.echo(f"\n({time.perf_counter() - started:.0f} s; article hit@5, provision hit@5, "
-               "false abstention per part)")
+    click.echo(f"({time.perf_counter() - started:.0f} s; art@5 = article hit@5 of the answers, "
+               "an abstention counting as a miss; retrieval art@5 = of retrieval alone)")
     if out_path is not None:
         out_path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n",
                             encoding="utf-8")
