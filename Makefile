@@ -10,7 +10,8 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run serve test test-fast install index lint eval eval-baseline bench-ingest bench-ask \
+.PHONY: run serve test test-fast install index lint eval eval-baseline eval-languages \
+	bench-ingest bench-ask \
 	bench-assess bench-api clean
 
 $(VENV)/.installed: requirements.txt
@@ -44,6 +45,11 @@ eval: index
 
 eval-baseline: index
 	$(PY) -m eval --baseline
+
+eval-languages: index
+	$(PY) -m eval --questions eval/questions_de.jsonl --no-systems --out eval/de
+	$(PY) -m eval --questions eval/questions_fr.jsonl --no-systems --out eval/fr
+	$(PY) -m eval.languages --out eval/languages.json
 
 bench-ingest: install
 	$(PY) -m eval.bench ingest
