@@ -10,8 +10,8 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run serve test test-fast install index lint eval eval-baseline bench-ingest bench-ask \
-	bench-assess bench-api bench-register clean
+.PHONY: run serve test test-fast install index lint eval eval-baseline eval-languages \
+	bench-ingest bench-ask bench-assess bench-api bench-register clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ eval: index
 
 eval-baseline: index
 	$(PY) -m eval --baseline
+
+eval-languages: index
+	$(PY) -m eval --questions eval/questions_de.jsonl --no-systems --out eval/de
+	$(PY) -m eval --questions eval/questions_fr.jsonl --no-systems --out eval/fr
+	$(PY) -m eval.languages --out eval/languages.json
 
 bench-ingest: install
 	$(PY) -m eval.bench ingest

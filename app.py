@@ -78,9 +78,10 @@ def _sidebar(corpus_version: str, default_as_of: str, documents: int) -> None:
         st.radio(
             "Language of the official texts", list(LANGUAGES), key=LANG_KEY, horizontal=True,
             format_func=str.upper,
-            help="Browse shows each provision's official wording in this language. Where an "
-                 "amendment exists in English only, the English text in force is shown, "
-                 "with a note.",
+            help="Ask sets it to the language of your question and answers in it; switch it "
+                 "to answer the same question in another language. Browse shows each "
+                 "provision's official wording in this language. Where an amendment exists in "
+                 "English only, the English text in force is shown, with a note.",
         )
         st.caption(f"Corpus version `{corpus_version or 'unknown'}` · {documents} documents")
         st.caption("Quotes official texts verbatim. Not legal advice.")

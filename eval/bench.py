@@ -5,6 +5,7 @@
     python -m eval.bench assess   # warm assess p50/p95, batch of 300 with start-up, ask overhead
     python -m eval.bench api      # HTTP /ask vs in-process ask, 10 clients vs 1, start-up
     python -m eval.bench register # list/filter a register of 1,000 systems, recheck 100
+    python -m eval.bench languages  # German/French ask: cold first question, warm p50 vs English
 
 Each run works on copies in a temporary directory; the index in KB_DATA_DIR is only read.
 """
@@ -425,6 +426,41 @@ def register(count: int, recheck_count: int) -> None:
         click.echo(f"recheck {report.checked} systems again, warm (nothing new): "
                    f"{report.seconds:.1f} s, {len(report.flagged)} flagged, "
                    f"{len(report.still_flagged)} still flagged")
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@cli.command()
+@click.option("--rounds", default=3, show_default=True, help="Alternated rounds per language.")
+def languages(rounds: int) -> None:
+    """German/French ask: first question (cold), warm p50 paired with English, memory."""
+    settings = Settings.from_env()
+    assistant = Assistant.open(settings)
+    assistant.warm_up()  # English: model, BM25, answerer
+    english = _questions()
+    for lang in ("de", "fr"):
+        path = ROOT / "eval" / f"questions_{lang}.jsonl"
+        asked = [json.loads(line)["question"] for line in
+                 path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        before = _rss_mb()
+        started = time.perf_counter()
+        assistant.ask(asked[0])
+        cold = time.perf_counter() - started
+        click.echo(f"{lang}: first question after English warm-up {cold:.1f} s (builds the "
+                   f"bridge, alignment, BM25 and word statistics); peak RSS "
+                   f"+{_rss_mb() - before:.0f} MB")
+        mine, theirs = [], []
+        for _ in range(rounds):  # alternated, so a change in background load hits both
+            for q, e in zip(asked, english, strict=False):
+                mine.append(assistant.ask(q).timing_ms)
+                theirs.append(assistant.ask(e).timing_ms)
+        p50, p95 = _percentiles(mine)
+        e50, e95 = _percentiles(theirs)
+        click.echo(f"{lang}: warm p50 {p50:.0f} ms / p95 {p95:.0f} ms vs English p50 {e50:.0f} "
+                   f"ms / p95 {e95:.0f} ms over {len(mine)} pairs: x{p50 / e50:.2f} "
+                   "(target <= 1.5)")
+    click.echo(f"load average at the end: {os.getloadavg()[0]:.1f} (other processes share "
+               "these cores)")
 
 
 if __name__ == "__main__":

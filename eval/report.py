@@ -28,6 +28,13 @@ In: the report dict built by :func:`eval.runner.build_report`.  Its documented s
     FAILURE = {"id", "category", "kind", "question", "gold", "abstained", "cited",
                "retrieved", "detail"}
 
+    With German or French questions the report also has
+    "languages": {lang: {"parts": {"all" | "tuning part" | "held-out part": {questions,
+                  in_scope, out_of_scope, article_hit_5, provision_hit_5, article_mrr,
+                  false_abstention, abstention_recall, citation_validity, latency_p50_ms}},
+                  "latency": {"p50_ms", "english_p50_ms", "ratio", "pairs"}}}
+    (eval.languages: the fixed held-out part by id hash, p50 paired with English questions).
+
     ASSESS = eval.assessment.summarise(...): cases, accuracy, tiers: {tier: {precision, recall,
              f1, support}}, prohibited_f1, high_risk_f1, macro_f1, unclear_rate, errors,
              deciding_ref_found, latency_p50_ms
@@ -245,6 +252,51 @@ def _assessment_text(report: dict) -> list[str]:
     return out
 
 
+LANGUAGE_COLUMNS = [("n", "questions"), ("art@5", "article_hit_5"),
+                    ("prov@5", "provision_hit_5"), ("false abst", "false_abstention"),
+                    ("oos abst", "abstention_recall"), ("valid", "citation_validity"),
+                    ("p50 ms", "latency_p50_ms")]
+
+
+def language_rows(section: dict) -> list[list[str]]:
+    """One row per language and part (all, tuning, held-out), with the paired p50."""
+    rows = [["language, part", *(label for label, _ in LANGUAGE_COLUMNS), "p50 / English p50"]]
+    for lang, data in section.items():
+        latency = data["latency"]
+        ratio = (f"{fmt(latency['p50_ms'], 'ms')} / {fmt(latency['english_p50_ms'], 'ms')} ms "
+                 f"= ×{latency['ratio']}" if latency["ratio"] is not None else "n/a")
+        for part, metrics in data["parts"].items():
+            rows.append([f"{lang} {part}", *(fmt(metrics[key], "ms" if key.endswith("_ms")
+                                                 else "") for _, key in LANGUAGE_COLUMNS),
+                         ratio if part == "all" else ""])
+    return rows
+
+
+LANGUAGE_GOALS = ("Goals (issue 16): article hit@5 ≥ 0.85, false abstention ≤ 0.05, "
+                  "out-of-scope abstention ≥ 0.95, citation validity 1.000, warm p50 ≤ 1.5× "
+                  "English. The targets and gate above are the English set's.")
+
+
+def _languages_text(report: dict) -> list[str]:
+    section = report.get("languages")
+    if not section:
+        return []
+    return ["", "By language (held-out part: never tuned on; see eval/languages.py):",
+            _table_text(language_rows(section)), LANGUAGE_GOALS]
+
+
+def _languages_md(report: dict) -> list[str]:
+    section = report.get("languages")
+    if not section:
+        return []
+    return ["## By language", "",
+            "The held-out part (`sha256(\"i18n-holdout:\" + id) mod 10 < 4`, about 40 %) was "
+            "never looked at while tuning; it is the honest estimate. *oos abst* is abstention "
+            "on out-of-scope questions. The p50 is paired with as many English questions of "
+            "`eval/questions.jsonl`, asked alternately in the same run.", "",
+            _table_md(language_rows(section)), "", LANGUAGE_GOALS, ""]
+
+
 def terminal(report: dict) -> str:
     """The report as plain-text tables for the terminal."""
     product = report["systems"]["product"]
@@ -258,6 +310,7 @@ def terminal(report: dict) -> str:
     out += ["", "Product by category:", _table_text(category_rows(product["by_category"]))]
     out += ["", f"Product failures: {len(product['failures'])} (details in report.md)"]
     out += ["  " + line for line in _failure_summary(product)]
+    out += _languages_text(report)
     out += _assessment_text(report)
     return "\n".join(out)
 
@@ -364,6 +417,7 @@ def markdown(report: dict) -> str:
         baseline = report["systems"]["baseline"]
         out += ["## By category (baseline)", "",
                 _table_md(category_rows(baseline["by_category"])), ""]
+    out += _languages_md(report)
     out += _assessment_md(report)
     out += [METHOD, "## Failures of the product", ""]
     out += [f"- {line}" for line in _failure_summary(product)]

@@ -60,6 +60,7 @@ class Question:
     gold: tuple[str, ...]
     needs_all: bool = False
     note: str = ""
+    lang: str = "en"  # the language the question is written in (eval/QUESTIONS_MORE.md)
 
 
 def parse_questions(lines: Sequence[str], *, source: str = "questions") -> list[Question]:
@@ -71,7 +72,8 @@ def parse_questions(lines: Sequence[str], *, source: str = "questions") -> list[
         try:
             row = json.loads(line)
             q = Question(row["id"], row["category"], row["question"], tuple(row["gold"]),
-                         bool(row.get("needs_all", False)), row.get("note", ""))
+                         bool(row.get("needs_all", False)), row.get("note", ""),
+                         row.get("lang", "en"))
         except (json.JSONDecodeError, KeyError, TypeError) as error:
             raise KbError(f"{source}, line {number}: not a question record ({error}); "
                           "see eval/QUESTIONS.md for the format") from None
@@ -138,18 +140,19 @@ def check_answer(assistant: Assistant, answer: Answer) -> Grounding:
 
 
 def ask_all(assistant: Assistant, questions: Sequence[Question], *, top_k: int, as_of: str,
-            progress: Progress = no_progress) -> list[Outcome]:
+            progress: Progress = no_progress, lang: str | None = None) -> list[Outcome]:
     """Ask every question.  An answer's citations are its retrieval list, so retrieval is
-    run again only for abstentions (whose citations are empty)."""
+    run again only for abstentions (whose citations are empty).  The question's language is
+    detected, as for a user, unless ``lang`` forces one."""
     outcomes = []
     for done, q in enumerate(questions, start=1):
         started = time.perf_counter()
-        answer = assistant.ask(q.question, top_k=top_k, as_of=as_of)
+        answer = assistant.ask(q.question, top_k=top_k, as_of=as_of, lang=lang)
         wall = (time.perf_counter() - started) * 1000
         cited = tuple((c.ref,) for c in answer.citations)
         retrieved = cited
         if answer.abstained:
-            hits = assistant.retrieve(q.question, top_k=top_k, as_of=as_of)
+            hits = assistant.retrieve(q.question, top_k=top_k, as_of=as_of, lang=lang)
             retrieved = tuple((h.provision.ref,) for h in hits)
         by_n = {c.n: c.ref for c in answer.citations}
         used = tuple(dict.fromkeys(by_n[s.n] for s in answer.sentences if s.n in by_n))
@@ -226,6 +229,9 @@ def run(assistant: Assistant, questions: Sequence[Question], *, top_k: int = 10,
         base_outcomes, generous, base_meta = evaluate_baseline(
             assistant, questions, top_k=top_k, as_of=as_of, progress=progress)
         base_meta["seconds"] = round(time.perf_counter() - base_started, 1)
+    from eval.languages import languages_section
+
+    languages = languages_section(assistant, questions, product, as_of=as_of, top_k=top_k)
     assessment = None
     if systems_path is not None:
         cases = load_cases(systems_path)
@@ -243,4 +249,7 @@ def run(assistant: Assistant, questions: Sequence[Question], *, top_k: int = 10,
         "baseline": base_meta or None,
         "seconds": round(time.perf_counter() - started, 1),
     }
-    return build_report(product, base_outcomes, thresholds, meta, generous, assessment)
+    report = build_report(product, base_outcomes, thresholds, meta, generous, assessment)
+    if languages:
+        report["languages"] = languages
+    return report

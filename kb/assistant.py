@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from kb.answers.extractive import Answerer, ExtractiveAnswerer
 from kb.answers.lead import lead_with
 from kb.answers.scope import instruction_reason
+from kb.answers.translated import TranslatedAnswerer, abstain_reason
 from kb.config import Settings
 from kb.errors import BadQuestion, KbError
 from kb.index.embeddings import embed_queries, load_embedder
@@ -35,6 +36,8 @@ from kb.obligations.dense import DenseModel, load_examples
 from kb.obligations.scenario import Checklist, scenario
 from kb.obligations.triggers import default_triggers
 from kb.records import LANGUAGES, Answer, Citation, Hit, Provision
+from kb.search.languages import detect, language_name
+from kb.search.multilingual import DEFAULT_SIGNALS, LANGS, Multilingual, Signals
 from kb.search.ranker import Ranker
 from kb.search.retrieval import Retriever, expand
 
@@ -117,6 +120,8 @@ class _View:
         self._lock = threading.Lock()
         self._retriever: Retriever | None = None
         self._answerer: Answerer | None = None
+        self._multilingual: Multilingual | None = None
+        self._translated: TranslatedAnswerer | None = None
         self.tables: dict[str, list] = {}
         self.catalogues: dict[str, list] = {}
 
@@ -139,6 +144,31 @@ class _View:
                 self._answerer = ExtractiveAnswerer.for_texts(texts)
             return self._answerer
 
+    def speaks(self, lang: str) -> bool:
+        """Whether the index holds official texts in ``lang`` to search and quote."""
+        return lang in self.library.languages()
+
+    @property
+    def multilingual(self) -> Multilingual:
+        """German/French search (built on the first question in either language)."""
+        retriever = self.retriever
+        with self._lock:
+            if self._multilingual is None:
+                chunks = {lang: self.snapshot.catalog.translation_chunks(lang) for lang in LANGS}
+                self._multilingual = Multilingual(retriever, self.library, chunks)
+            return self._multilingual
+
+    @property
+    def translated_answerer(self) -> TranslatedAnswerer:
+        multilingual = self.multilingual
+        with self._lock:
+            if self._translated is None:
+                texts = {"en": [c.text for c in multilingual.retriever.chunks.values()]}
+                texts |= {lang: [c.text for c in self.snapshot.catalog.translation_chunks(lang)]
+                          for lang in multilingual.languages()}
+                self._translated = TranslatedAnswerer.for_texts(texts)
+            return self._translated
+
 
 class Assistant:
     """Questions in, grounded answers out.  Thread-safe; shared by the app's sessions.
@@ -151,6 +181,8 @@ class Assistant:
         self.settings = settings
         self.store = store
         self._answerer = answerer
+        # Which German/French signals take part (the eval's ablations change it).
+        self.signals: Signals = DEFAULT_SIGNALS
         self._lock = threading.Lock()
         self._view = _View(store.snapshot(), settings)
         self._dense_lock = threading.Lock()
@@ -187,8 +219,10 @@ class Assistant:
             self._lock.release()
 
     def warm_up(self) -> None:
-        """Load the model, the retriever and today's BM25 index now, not on the first question."""
+        """Load the model, the retriever, today's BM25 index and the assessment combiner now,
+        not on the first question."""
         self.ask("Must our chatbot tell customers it is an AI?")
+        self.dense_model()
 
     @property
     def library(self) -> Library:
@@ -216,29 +250,64 @@ class Assistant:
 
     # --- questions --------------------------------------------------------------------------
 
-    def retrieve(self, question: str, *, top_k: int = 5, as_of: str | None = None) -> list[Hit]:
-        """The ranked passages for ``question``, without composing an answer."""
+    def retrieve(self, question: str, *, top_k: int = 5, as_of: str | None = None,
+                 lang: str | None = None) -> list[Hit]:
+        """The ranked passages for ``question`` (in English: retrieval works on the English
+        index, whatever the question's language), without composing an answer."""
         text, _ = clean_question(question)
         day = parse_date(as_of or self.settings.as_of)
-        return self._retrieve(self._current(), text, day, _check_top_k(top_k))[1]
+        view = self._current()
+        code = self._language(view, text, lang)
+        return self._retrieve(view, text, day, _check_top_k(top_k), code)[1]
 
-    def _retrieve(self, view: _View, text: str, day: str,
-                  top_k: int) -> tuple[list[Obligation], list[Hit]]:
-        """(the catalogue obligations the question is about, the ranked passages); the
-        obligations' refs join retrieval as hints."""
-        matched = match_obligations(text, self._obligations(view, day), limit=3)
+    def language(self, question: str) -> str:
+        """The language a question will be answered in when no ``lang`` is given: the
+        detected one ("en", "de", "fr") if the index has official texts in it, else "en"."""
+        text, _ = clean_question(question)
+        return self._language(self._current(), text, None)
+
+    @staticmethod
+    def _language(view: _View, text: str, lang: str | None) -> str:
+        code = check_lang(lang) if lang is not None else detect(text)
+        return code if code == "en" or view.speaks(code) else "en"
+
+    def _retrieve(self, view: _View, text: str, day: str, top_k: int,
+                  lang: str = "en") -> tuple[list[Obligation], list[Hit], str]:
+        """(the catalogue obligations the question is about, the ranked passages, the
+        English question searched); the obligations' refs join retrieval as hints.  A German
+        or French question is searched with its English bridge and its own-language lists."""
+        search, extra = text, []
+        if lang != "en":
+            signals = self.signals
+            multilingual = view.multilingual
+            if signals.bridge:
+                search = multilingual.bridge.bridge(text, lang, signals).english or text
+            extra = multilingual.extra_lists(text, lang, day, signals)
+        matched = match_obligations(search, self._obligations(view, day), limit=3)
         hints = [ref for o in matched for ref in o.refs[:2]]
-        return matched, view.retriever.retrieve(text, as_of=day, top_k=top_k, hint_refs=hints,
-                                                table=self._table(view, day))
+        return matched, view.retriever.retrieve(search, as_of=day, top_k=top_k, hint_refs=hints,
+                                                table=self._table(view, day),
+                                                extra_lists=extra), search
 
-    def ask(self, question: str, *, top_k: int = 5, as_of: str | None = None) -> Answer:
-        """Answer ``question`` from the law in force on ``as_of`` (default today)."""
+    def ask(self, question: str, *, top_k: int = 5, as_of: str | None = None,
+            lang: str | None = None) -> Answer:
+        """Answer ``question`` from the law in force on ``as_of`` (default today).
+
+        ``lang`` ("en", "de", "fr") is the question's language; None detects it.  A German or
+        French question is answered in its language: the same refs and markers, each passage
+        quoted in the official wording of that language where it is the law in force, else
+        in English with a note (:attr:`Citation.note`).
+        """
         started = time.perf_counter()
         text, note = clean_question(question)
         top_k = _check_top_k(top_k)
         day = parse_date(as_of or self.settings.as_of)
         view = self._current()
-        matched, hits = self._retrieve(view, text, day, top_k)
+        code = self._language(view, text, lang)
+        if code != "en":
+            answer = self._ask_in(view, text, code, day, top_k, note)
+            return replace(answer, timing_ms=(time.perf_counter() - started) * 1000)
+        matched, hits, _ = self._retrieve(view, text, day, top_k)
         answerer = self._answerer or view.answerer
         draft = answerer.draft(text, hits, expansion=expand(text, view.retriever.rules))
         if draft.abstained:
@@ -258,6 +327,39 @@ class Assistant:
         if describes_system(text) and not instruction_reason(text):  # "We use X: must we…?"
             answer = self._with_assessment(view, answer, day)
         return replace(answer, timing_ms=(time.perf_counter() - started) * 1000)
+
+    def _ask_in(self, view: _View, text: str, lang: str, day: str, top_k: int,
+                note: str) -> Answer:
+        """A German or French question: bridged retrieval, then an answer quoting the
+        official wording in ``lang`` (English, with a note, where there is none in force).
+
+        The question's own language decides how it is searched: an English question shown
+        in German (the app's language picker) is searched as English, so switching the
+        picker changes the wording quoted, not the provisions found."""
+        reading = detect(text, default=lang)
+        if reading != "en" and not view.speaks(reading):
+            reading = lang
+        matched, hits, search = self._retrieve(view, text, day, top_k, reading)
+        reason = abstain_reason(text, lang, search, hits)
+        multilingual = view.multilingual
+        in_language = self.signals.answer_in_language
+        shown = [multilingual.render(h, lang, day) if in_language else (h, "") for h in hits]
+        if reason:
+            log.info("abstained on %r (%s): %s", text, lang, reason)
+            return Answer(question=text, text=abstain_text(lang), abstained=True,
+                          related=self._cited(view, shown[:3]), message=note or reason,
+                          as_of=day, lang=lang)
+        rendered = [h for h, _ in shown]
+        draft = view.translated_answerer.draft(text, lang, search, rendered)
+        return Answer(question=text, text=draft.text, abstained=False,
+                      citations=self._cited(view, shown), sentences=draft.sentences,
+                      obligations=[obligation_json(o) for o in matched], message=note,
+                      as_of=day, lang=lang)
+
+    @staticmethod
+    def _cited(view: _View, shown: list[tuple[Hit, str]]) -> list[Citation]:
+        return [citation(view.library, hit.provision, n=i + 1, score=hit.score, note=why)
+                for i, (hit, why) in enumerate(shown)]
 
     def _with_assessment(self, view: _View, answer: Answer, day: str) -> Answer:
         """The answer with the system's assessment attached, led by its deciding provision
@@ -427,9 +529,19 @@ def _check_top_k(top_k: int) -> int:
     return min(top_k, MAX_TOP_K)
 
 
-def citation(library: Library, p: Provision, *, n: int = 1, score: float = 0.0) -> Citation:
+def abstain_text(lang: str) -> str:
+    """The abstention message; for a German or French question it says which language the
+    question was read as (the interface stays English)."""
+    if lang == "en":
+        return ABSTAIN_TEXT
+    return f"{ABSTAIN_TEXT} (Question read as {language_name(lang)}.)"
+
+
+def citation(library: Library, p: Provision, *, n: int = 1, score: float = 0.0,
+             note: str = "") -> Citation:
     """The citation record of a provision: its document's title and kind (in the wording's
-    language), and where it came from."""
+    language), and where it came from; ``note`` says why its text is not in the language
+    asked for."""
     doc = library.documents.get(p.doc_id)
     if p.lang != "en":
         doc = library.language_version(p.doc_id, p.lang) or doc
@@ -438,7 +550,7 @@ def citation(library: Library, p: Provision, *, n: int = 1, score: float = 0.0) 
         article=p.article, paragraph=p.paragraph, point=_point(p), annex=p.annex,
         recital=p.recital, page=p.page, title=p.title,
         doc_title=doc.title if doc else "", doc_kind=doc.kind.value if doc else "",
-        valid_from=p.valid_from, version_source=p.version_source, lang=p.lang,
+        valid_from=p.valid_from, version_source=p.version_source, lang=p.lang, note=note,
     )
 
 

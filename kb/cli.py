@@ -76,8 +76,11 @@ def format_answer(answer: Answer) -> str:
     for c in shown:
         source = f" ({c.version_source})" if c.version_source else ""
         lines.append(f"[{c.n}] {c.ref}{source} — {c.url}")
+        if c.note:
+            lines.append(f"    Note: {c.note}")
         lines.append(textwrap.indent(textwrap.fill(c.text, 96), "    "))
-    lines.append(f"(law as of {answer.as_of}; {answer.timing_ms:.0f} ms)")
+    language = "" if answer.lang == "en" else f"; question read as {LANGUAGES[answer.lang]}"
+    lines.append(f"(law as of {answer.as_of}{language}; {answer.timing_ms:.0f} ms)")
     return "\n".join(lines)
 
 
@@ -86,18 +89,22 @@ def format_answer(answer: Answer) -> str:
 @click.option("--batch", type=click.File("r", encoding="utf-8"), default=None,
               help="Read one question per line from FILE ('-' for stdin); with --json prints "
                    "one JSON object per line.")
+@click.option("--lang", type=click.Choice(list(LANGUAGES)), default=None,
+              help="The question's language (default: detected). German and French "
+                   "questions are answered from the official German or French wording.")
 @output_options
-def ask(question: str | None, batch, as_json: bool, top_k: int, as_of: str | None) -> None:
+def ask(question: str | None, batch, lang: str | None, as_json: bool, top_k: int,
+        as_of: str | None) -> None:
     """Answer QUESTION with verbatim, cited passages, or say the texts don't cover it.
 
-    Example: python -m kb ask "Must our chatbot tell customers it is an AI?" --json
+    Example: python -m kb ask "Muss unser Chatbot sagen, dass er eine KI ist?" --json
     """
     if (question is None) == (batch is None):
         raise click.UsageError("give either a QUESTION or --batch FILE")
     try:
         assistant = _open()
         if batch is None:
-            answer = assistant.ask(question, top_k=top_k, as_of=as_of)
+            answer = assistant.ask(question, top_k=top_k, as_of=as_of, lang=lang)
             click.echo(json.dumps(answer.to_dict(), ensure_ascii=False) if as_json
                        else format_answer(answer))
             return
@@ -105,7 +112,7 @@ def ask(question: str | None, batch, as_json: bool, top_k: int, as_of: str | Non
             if not line.strip():
                 continue
             try:
-                answer = assistant.ask(line, top_k=top_k, as_of=as_of)
+                answer = assistant.ask(line, top_k=top_k, as_of=as_of, lang=lang)
                 data, text = answer.to_dict(), format_answer(answer)
             except KbError as error:  # one bad line does not stop the batch
                 data = {"question": line.strip(), "error": str(error)}

@@ -221,6 +221,9 @@ class Citation:
     valid_from: str | None = None
     version_source: str = ""
     lang: str = "en"  # language of ``text`` and ``url``
+    # Why ``text`` is not in the language asked for ("German wording of this amended
+    # provision not yet in the knowledge base; the English text is shown."); "" when it is.
+    note: str = ""
 
     def to_dict(self) -> dict:
         """The documented JSON shape of a citation."""
@@ -241,6 +244,7 @@ class Citation:
             "version_source": self.version_source,
             "valid_from": self.valid_from,
             "lang": self.lang,
+            "note": self.note,
         }
 
 
@@ -249,10 +253,11 @@ def provision_json(citation: Citation, p: Provision, note: str = "") -> dict:
     its citation without rank, plus title, deleted flag, defined term and an optional note."""
     data = citation.to_dict()
     data.update({"title": p.title, "deleted": p.deleted, "term": p.term})
-    if note:
-        data["note"] = note
     data.pop("n")
     data.pop("score")
+    data.pop("note")
+    if note:
+        data["note"] = note
     return data
 
 
@@ -282,6 +287,7 @@ class Answer:
     as_of: str = ""
     assessment: dict | None = None  # set when the question describes a system (assess JSON)
     margin: float | None = None  # how far the abstention evidence was from a threshold
+    lang: str = "en"  # the language of the question and of the quoted wordings where official
 
     def to_dict(self) -> dict:
         """The documented JSON shape of an answer; ``assessment`` only when there is one."""
@@ -292,6 +298,7 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "obligations": self.obligations,
             "as_of": self.as_of,
+            "lang": self.lang,
             "timing_ms": round(self.timing_ms, 1),
         }
         if self.assessment is not None:

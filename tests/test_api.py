@@ -155,7 +155,8 @@ def test_verify_accepts_the_official_wording_and_rejects_an_altered_quote(api, a
     quote = "Providers shall ensure that AI systems intended to interact directly with natural"
     ok = api.post("/verify", json={"ref": "Article 50(1)", "quote": quote}).json()
     assert ok == {"ok": True, "reason": "", "ref": "Article 50(1)", "official_text": official,
-                  "url": "https://eur-lex.europa.eu/eli/reg/2024/1689/oj/eng#050.001"}
+                  "url": "https://eur-lex.europa.eu/eli/reg/2024/1689/oj/eng#050.001",
+                  "lang": "en"}
     altered = quote.replace("shall ensure", "may ensure")
     bad = api.post("/verify", json={"ref": "Article 50(1)", "quote": altered}).json()
     assert (bad["ok"], bad["reason"]) == (False, "text differs from the official wording")
@@ -165,7 +166,35 @@ def test_verify_accepts_the_official_wording_and_rejects_an_altered_quote(api, a
 def test_verify_of_an_unknown_ref_says_so_without_official_text(api):
     data = api.post("/verify", json={"ref": "Article 999", "quote": "anything"}).json()
     assert data == {"ok": False, "reason": "unknown ref", "ref": "Article 999",
-                    "official_text": None, "url": None}
+                    "official_text": None, "url": None, "lang": None}
+
+
+def test_ask_in_german_and_with_lang_is_the_json_of_kb_ask(api, small_kb):
+    question = "Muss unser Chatbot den Kunden sagen, dass er eine KI ist?"
+    data = api.post("/ask", json={"question": question, "top_k": 3}).json()
+    printed = cli_json(small_kb, "ask", question, "--json", "--top-k", "3")
+    assert without_timing(data) == without_timing(printed)
+    assert data["lang"] == "de" and data["citations"][0]["lang"] == "de"
+    forced = api.post("/ask", json={"question": question, "top_k": 3, "lang": "en"}).json()
+    assert forced["lang"] == "en" and forced["citations"][0]["lang"] == "en"
+
+
+def test_provision_and_verify_in_a_language(api, assistant):
+    german = api.get("/provisions/Article 50(1)", params={"lang": "de"}).json()
+    assert (german["lang"], german["url"]) == (
+        "de", "https://eur-lex.europa.eu/eli/reg/2024/1689/oj/deu#050.001")
+    assert german["text"].startswith("(1) Die Anbieter stellen sicher") and "note" not in german
+    guideline = api.get("/provisions/Guidelines C(2025) 5053, para. 2",
+                        params={"lang": "fr"}).json()
+    assert guideline["lang"] == "en" and guideline["note"].startswith("No French wording of")
+    quote = "Die Anbieter stellen sicher, dass KI-Systeme"
+    ok = api.post("/verify", json={"ref": "Article 50(1)", "quote": quote, "lang": "de"}).json()
+    assert (ok["ok"], ok["lang"]) == (True, "de")
+    assert ok["official_text"] == assistant.translation("Article 50(1)", "de").provision.text
+    wrong = api.post("/verify", json={"ref": "Article 50(1)", "quote": quote,
+                                      "lang": "fr"}).json()
+    assert (wrong["ok"], wrong["reason"]) == (False,
+                                              "text differs from the official wording in French")
 
 
 def test_assess_returns_exactly_the_json_of_kb_assess(api, assistant):
@@ -232,6 +261,7 @@ def test_documents_lists_the_indexed_manifest(api, assistant):
     ({"question": "What is a deployer?", "as_of": "2026-13-01"}, ["body", "as_of"]),
     ({"question": "What is a deployer?", "topk": 3}, ["body", "topk"]),
     ({"question": ["a list"]}, ["body", "question"]),
+    ({"question": "What is a deployer?", "lang": "it"}, ["body", "lang"]),
 ])
 def test_bad_ask_fields_are_422_naming_the_field(api, body, field):
     response = api.post("/ask", json=body)
@@ -425,7 +455,10 @@ def test_response_schemas_name_exactly_the_fields_returned(api, small_kb):
     assert fields("ReasonOut") == list(described["reasons"][0])
     assert fields("CitationOut") == list(answer.json()["citations"][0])
     assert fields("ObligationOut") == list(answer.json()["obligations"][0])
-    assert fields("ProvisionOut") == list(api.get("/provisions/Article 50(1)").json())
+    # "note" only when another language was asked for and the text is English
+    assert fields("ProvisionOut") == [*api.get("/provisions/Article 50(1)").json(), "note"]
+    assert fields("ProvisionOut") == list(api.get("/provisions/Guidelines C(2025) 5053, para. 2",
+                                                  params={"lang": "de"}).json())
     checklist = api.get("/obligations", params={"role": "deployer",
                                                 "system": "customer_service_chatbot"}).json()
     assert fields("ChecklistOut") == list(checklist)

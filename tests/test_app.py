@@ -182,6 +182,58 @@ def test_example_button_asks_its_question(small_kb, use_kb):
     assert at.subheader[1].value == "\\[1\\] Article 50(1)"
 
 
+GERMAN_QUESTION = "Muss unser Chatbot den Kunden sagen, dass er eine KI ist?"
+
+
+def test_a_german_question_sets_the_picker_and_is_answered_in_german(small_kb, use_kb):
+    use_kb(small_kb)
+    at = ask(open_app(), GERMAN_QUESTION)
+    assert not at.exception
+    assert at.sidebar.radio(key="language").value == "de"  # the detected language
+    assert at.subheader[1].value == "\\[1\\] Article 50(1)"
+    assert any(c.value.startswith("Question read as German") for c in at.caption)
+    assert any("Die Anbieter stellen sicher, dass KI-Systeme" in t for t in texts(at))
+    assert any(c.value.startswith("Article 50(1), Verordnung (EU) 2024/1689") and
+               c.value.endswith("/oj/deu#050.001") for c in at.code)
+    # An English question sets it back.
+    at = ask(at, BOT_QUESTION)
+    assert at.sidebar.radio(key="language").value == "en"
+    assert at.session_state["answer"].lang == "en"
+
+
+def test_switching_the_picker_answers_the_same_question_in_that_language(small_kb, use_kb):
+    use_kb(small_kb)
+    at = ask(open_app(), BOT_QUESTION)
+    at.sidebar.radio(key="language").set_value("de")
+    at.run(timeout=120)
+    assert not at.exception
+    answer = at.session_state["answer"]
+    assert (answer.question, answer.lang) == (BOT_QUESTION, "de")
+    assert (answer.citations[0].ref, answer.citations[0].lang) == ("Article 50(1)", "de")
+    assert any("Die Anbieter stellen sicher, dass KI-Systeme" in t for t in texts(at))
+
+
+def test_each_citation_card_switches_its_language(small_kb, use_kb):
+    use_kb(small_kb)
+    at = ask(open_app(), BOT_QUESTION)
+    answer = at.session_state["answer"]
+    card = at.radio(key="card-lang-1-1")
+    assert list(card.options) == ["EN", "DE", "FR"] and card.value == "en"
+    card.set_value("de")
+    at.run(timeout=120)
+    assert not at.exception
+    assert any(m.value.startswith("(1) Die Anbieter stellen sicher") for m in at.markdown)
+    assert any(c.value.endswith("/oj/deu#050.001") for c in at.code)
+    # The answer itself and the other cards stay as they were.
+    assert at.session_state["answer"] == answer
+    assert at.radio(key="card-lang-1-2").value == "en"
+    guideline = next(c for c in answer.citations if c.doc_id.startswith("guidelines"))
+    at.radio(key=f"card-lang-1-{guideline.n}").set_value("fr")
+    at.run(timeout=120)
+    assert any(i.value.startswith("No French wording of Commission Guidelines")
+               for i in at.info)
+
+
 def test_challenge_is_stored_with_answer_and_exported(fresh_kb, use_kb):
     use_kb(fresh_kb)
     at = ask(open_app(), BOT_QUESTION)

@@ -13,7 +13,7 @@ from kb.assistant import MAX_QUESTION_CHARS
 
 CITATION_KEYS = ["n", "ref", "doc_id", "unit", "article", "paragraph", "point", "annex",
                  "recital", "page", "url", "text", "score", "version_source", "valid_from",
-                 "lang"]
+                 "lang", "note"]
 
 
 def test_exported_members_are_the_documented_api():
@@ -122,7 +122,7 @@ def test_answer_json_has_exactly_the_documented_shape(assistant):
     data = json.loads(json.dumps(assistant.ask("Must our chatbot tell customers it is an AI?")
                                  .to_dict()))
     assert list(data) == ["question", "answer", "abstained", "citations", "obligations",
-                          "as_of", "timing_ms"]
+                          "as_of", "lang", "timing_ms"]
     assert list(data["citations"][0]) == CITATION_KEYS
     first = data["citations"][0]
     assert first["unit"] == "article" and first["article"] == "50" and first["paragraph"] == "1"

@@ -21,7 +21,7 @@ def test_ask_json_prints_the_documented_object(small_kb):
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert list(data) == ["question", "answer", "abstained", "citations", "obligations",
-                          "as_of", "timing_ms"]
+                          "as_of", "lang", "timing_ms"]
     assert [c["n"] for c in data["citations"]] == [1, 2, 3]
     assert data["citations"][0]["ref"] == "Article 50(1)"
     assert data["obligations"][0]["id"] == "transparency-chatbot-disclosure"
@@ -45,6 +45,41 @@ def test_batch_prints_one_json_object_per_line_and_survives_bad_lines(small_kb):
     assert lines[0]["citations"][0]["ref"] == "Article 3(4)"
     assert "control character (U+0007)" in lines[1]["error"]
     assert lines[2]["abstained"] is True
+
+
+def test_ask_in_german_quotes_the_german_wording_and_says_so(small_kb):
+    result = run(small_kb, "ask", "Muss unser Chatbot den Kunden sagen, dass er eine KI ist?",
+                 "--top-k", "3")
+    assert result.exit_code == 0, result.output
+    assert "Die Anbieter stellen sicher" in result.output
+    assert "[1] Article 50(1) — https://eur-lex.europa.eu/eli/reg/2024/1689/oj/deu#050.001" \
+        in result.output
+    assert "question read as German" in result.output.splitlines()[-1]
+
+
+def test_ask_lang_overrides_detection_in_json_and_batch(small_kb, assistant):
+    question = "Notre chatbot doit-il dire aux clients qu'il est une IA ?"
+    result = run(small_kb, "ask", question, "--lang", "en", "--json", "--top-k", "2")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["lang"] == "en"
+    expected = assistant.ask(question, top_k=2, lang="en").to_dict()
+    assert {**data, "timing_ms": 0} == {**expected, "timing_ms": 0}
+    assert assistant.ask(question, top_k=2).to_dict()["lang"] == "fr"
+    batch = run(small_kb, "ask", "--batch", "-", "--json", input="Was ist ein Betreiber?\n"
+                "Qu'est-ce qu'un déployeur ?\nWhat is a deployer?\n")
+    assert batch.exit_code == 0, batch.output
+    answers = [json.loads(line) for line in batch.output.splitlines()]
+    assert [(a["lang"], a["citations"][0]["ref"], a["citations"][0]["lang"]) for a in answers] \
+        == [("de", "Article 3(4)", "de"), ("fr", "Article 3(4)", "fr"),
+            ("en", "Article 3(4)", "en")]
+
+
+def test_ask_unsupported_language_exits_2_with_one_error_line(small_kb):
+    result = run(small_kb, "ask", "Was ist ein Betreiber?", "--lang", "xx")
+    assert result.exit_code == 2
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert errors == ["Error: Invalid value for '--lang': 'xx' is not one of 'en', 'de', 'fr'."]
 
 
 def test_ask_needs_a_question_or_a_batch(small_kb):

@@ -78,6 +78,26 @@ async def test_ask_returns_the_answer_json_and_a_short_text(client, assistant):
     assert f"[1] Article 50(1): {first['text']} <{first['url']}>" in text
 
 
+async def test_ask_in_french_and_with_lang(client, assistant):
+    question = "Notre chatbot doit-il dire aux clients qu'il est une IA ?"
+    result = await client.call_tool("ask_ai_act", {"question": question, "top_k": 3})
+    assert result.is_error is False
+    data = result.structured_content
+    assert data["lang"] == "fr" and data["citations"][0]["lang"] == "fr"
+    expected = assistant.ask(question, top_k=3).to_dict()
+    assert {k: v for k, v in data.items() if k != "timing_ms"} == {
+        k: v for k, v in expected.items() if k != "timing_ms"}
+    forced = await client.call_tool("ask_ai_act", {"question": question, "lang": "en"})
+    assert forced.structured_content["lang"] == "en"
+    bad = await client.call_tool("ask_ai_act", {"question": question, "lang": "it"})
+    assert bad.is_error is True and "lang" in text_of(bad)
+    shown = await client.call_tool("show_provision", {"ref": "Article 50(1)", "lang": "de"})
+    assert shown.structured_content["text"].startswith("(1) Die Anbieter stellen sicher")
+    checked = await client.call_tool("verify_quote", {
+        "ref": "Article 50(1)", "quote": "Die Anbieter stellen sicher, dass", "lang": "de"})
+    assert checked.structured_content["ok"] is True
+
+
 async def test_ask_abstains_when_the_texts_do_not_cover_it(client):
     result = await client.call_tool("ask_ai_act", {"question": "What is the capital of Australia?"})
     assert result.structured_content["abstained"] is True

@@ -7,6 +7,7 @@ feedback goes to ``kb.answers.feedback`` (SQLite beside the index).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from datetime import datetime
@@ -16,7 +17,8 @@ import streamlit as st
 from kb import Answer, Assistant, BadQuestion, KbError
 from kb.answers.export import answer_markdown, used_refs
 from kb.answers.feedback import FeedbackStore, eval_record, feedback_for, split_refs
-from ui import as_of, get_assistant
+from kb.records import LANGUAGES
+from ui import LANG_KEY, as_of, get_assistant, language
 from ui.widgets import answer_body, citation_card, escape_markdown
 
 EXAMPLES = (
@@ -29,16 +31,28 @@ EXAMPLES = (
 RATINGS = {"Not rated": 0, "👍 Right": 1, "👎 Not right": -1}
 
 
+def _detect(question: str) -> None:
+    """Set the sidebar's language picker to the language of ``question`` (a callback, so it
+    runs before the sidebar is drawn): that is the default; the user may switch it."""
+    with contextlib.suppress(KbError):  # an empty or bad question: the ask reports it
+        st.session_state[LANG_KEY] = get_assistant().language(question)
+
+
+def _submitted() -> None:
+    _detect(st.session_state.get("question", ""))
+
+
 def _queue(question: str) -> None:
     """Put ``question`` in the box and ask it on this rerun (example and history buttons)."""
     st.session_state["question"] = question
     st.session_state["ask_now"] = True
+    _detect(question)
 
 
-def _ask(assistant: Assistant, question: str, top_k: int, day: str) -> None:
+def _ask(assistant: Assistant, question: str, top_k: int, day: str, lang: str) -> None:
     try:
         with st.spinner("Reading the texts… (the first question also loads the language model)"):
-            answer = assistant.ask(question, top_k=top_k, as_of=day)
+            answer = assistant.ask(question, top_k=top_k, as_of=day, lang=lang)
     except BadQuestion as error:
         st.warning(escape_markdown(str(error)), icon=":material/edit_note:")
         return
@@ -80,7 +94,8 @@ def _question_form() -> tuple[bool, int]:
             top_k = st.slider("Passages to consult", 1, 10, 5, key="top_k",
                               help="How many passages the answer may draw on.")
         with left:
-            submitted = st.form_submit_button("Ask", type="primary", icon=":material/search:")
+            submitted = st.form_submit_button("Ask", type="primary", icon=":material/search:",
+                                              on_click=_submitted)
     st.caption("Or try one of these:")
     with st.container(horizontal=True, gap="small"):
         for i, example in enumerate(EXAMPLES):
@@ -100,6 +115,10 @@ def _show_answer(answer: Answer, assistant: Assistant) -> None:
         st.subheader(escape_markdown(answer.question), anchor="answer")
         st.caption(f"Law as of {answer.as_of} · answered in {answer.timing_ms / 1000:.1f} s · "
                    f"corpus `{assistant.corpus_version}`")
+        if answer.lang != "en":
+            st.caption(f"Question read as {LANGUAGES[answer.lang]}: the official "
+                       f"{LANGUAGES[answer.lang]} wording is quoted where it is the law in force "
+                       "(switch the language in the sidebar to answer in another).")
         if answer.abstained:
             st.warning("**The indexed texts don't cover this.** " + escape_markdown(answer.text),
                        icon=":material/block:")
@@ -136,11 +155,13 @@ def _obligations(answer: Answer) -> None:
 
 
 def _sources(answer: Answer, assistant: Assistant) -> None:
+    answer_id = st.session_state.get("answer_id", 0)
     if answer.abstained:
         if answer.related:
             st.markdown("#### You may want to read")
             for citation in answer.related:
-                citation_card(citation, assistant, as_of=answer.as_of, compact=True)
+                citation_card(citation, assistant, as_of=answer.as_of, compact=True,
+                              switch_key=f"card-lang-{answer_id}-{citation.n}")
         return
     quoted = {s.n for s in answer.sentences}
     cited = [c for c in answer.citations if c.n in quoted]
@@ -148,11 +169,13 @@ def _sources(answer: Answer, assistant: Assistant) -> None:
     st.markdown("#### Sources quoted in the answer")
     for citation in cited:
         sentences = [s.text for s in answer.sentences if s.n == citation.n]
-        citation_card(citation, assistant, as_of=answer.as_of, quotes=sentences)
+        citation_card(citation, assistant, as_of=answer.as_of, quotes=sentences,
+                      switch_key=f"card-lang-{answer_id}-{citation.n}")
     if others:
         st.markdown("#### Also relevant")
         for citation in others:
-            citation_card(citation, assistant, as_of=answer.as_of)
+            citation_card(citation, assistant, as_of=answer.as_of,
+                          switch_key=f"card-lang-{answer_id}-{citation.n}")
 
 
 def _actions(answer: Answer, assistant: Assistant) -> None:
@@ -231,8 +254,13 @@ def render() -> None:
         "and links each sentence to its source, so you can check it before you act on it."
     )
     submitted, top_k = _question_form()
-    if submitted or st.session_state.pop("ask_now", False):
-        _ask(assistant, st.session_state.get("question", ""), top_k, as_of())
+    asked = submitted or st.session_state.pop("ask_now", False)
+    if asked:
+        _ask(assistant, st.session_state.get("question", ""), top_k, as_of(), language())
+    answer = st.session_state.get("answer")
+    if answer is not None and not asked and answer.lang != language():
+        # The sidebar's language was switched: answer the same question in that language.
+        _ask(assistant, answer.question, top_k, answer.as_of, language())
     _history()
     answer = st.session_state.get("answer")
     if answer is not None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 
 import streamlit as st
 
 from kb import Assistant, Citation, KbError, Provision, Unit
 from kb.answers.export import citation_line, escape_markdown, kind_label, version_note
 from kb.errors import TokenRefused
-from kb.records import Answer
+from kb.records import LANGUAGES, Answer
 from kb.safety import Attempts, TokenGate
 from ui import PAGES
 
@@ -25,6 +26,7 @@ __all__ = [
     "citation_card",
     "escape_markdown",
     "highlight",
+    "in_language",
     "provision_block",
     "token_entry",
 ]
@@ -149,17 +151,44 @@ def browse_link(ref: str, label: str = "Open in Browse") -> None:
                  query_params={"ref": ref})
 
 
+def in_language(citation: Citation, assistant: Assistant, lang: str, as_of: str) -> Citation:
+    """``citation`` with its text in ``lang``: the official wording there where it is the law
+    in force on ``as_of``, else the English text and a note saying why."""
+    if lang == citation.lang and not citation.note:
+        return citation
+    try:
+        rendition = assistant.translation(citation.ref, lang, as_of=as_of)
+    except KbError:
+        return citation
+    if rendition.provision.lang == citation.lang and rendition.note == citation.note:
+        return citation
+    shown = assistant.citation(rendition.provision, n=citation.n, score=citation.score)
+    return replace(shown, note=rendition.note)
+
+
 def citation_card(citation: Citation, assistant: Assistant, *, as_of: str,
-                  quotes: Iterable[str] = (), compact: bool = False) -> None:
+                  quotes: Iterable[str] = (), compact: bool = False,
+                  switch_key: str | None = None) -> None:
     """One citation: ref, document, kind, version, verbatim passage (quoted sentences in
     bold), link, a line to copy, and (unless ``compact``) its article, recitals,
-    definitions and cross-references."""
+    definitions and cross-references.  With ``switch_key`` the card has its own language
+    switch (EN / DE / FR) showing the official wording in that language."""
     library = assistant.library
     doc = library.documents.get(citation.doc_id)
     with st.container(border=True):
         anchor = f"cite-{citation.n}" if not compact else False
         title = f"[{citation.n}] {citation.ref}" if not compact else citation.ref
         st.subheader(escape_markdown(title), anchor=anchor)
+        if switch_key:
+            codes = list(LANGUAGES)
+            chosen = st.radio("Text language", codes, key=switch_key, horizontal=True,
+                              index=codes.index(citation.lang) if citation.lang in codes else 0,
+                              format_func=str.upper, label_visibility="collapsed",
+                              help="Show this passage's official wording in another language.")
+            shown = in_language(citation, assistant, chosen or citation.lang, as_of)
+            if shown.lang != citation.lang:
+                quotes = ()  # the answer quoted the other language's sentences
+            citation = shown
         caption = citation.doc_title
         if citation.title and citation.unit is not Unit.SECTION:
             caption += f" · {citation.title}"
@@ -168,6 +197,8 @@ def citation_card(citation: Citation, assistant: Assistant, *, as_of: str,
         st.caption(f"{badge_markdown(citation.doc_kind, cite_as=doc.cite_as if doc else '')} "
                    f"{escape_markdown(caption)}")
         _version_info(citation, assistant)
+        if citation.note:
+            st.info(escape_markdown(citation.note), icon=":material/translate:")
         st.markdown(highlight(citation.text, quotes))
         st.code(citation_line(citation), language=None, wrap_lines=True)
         with st.container(horizontal=True, gap="small"):
@@ -230,6 +261,8 @@ def _context(citation: Citation, assistant: Assistant, as_of: str) -> None:
         return
     article = library.article(p, as_of)
     if article is not None and article.ref != p.ref:
+        if citation.lang != "en":  # the whole article in the language of the passage
+            article = library.translation(article.ref, citation.lang, as_of).provision
         with st.expander(f"Whole {_unit_word(article)}: {article.ref}",
                          icon=":material/article:"):
             provision_block(article, quotes=[citation.text])

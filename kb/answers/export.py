@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from kb.records import Answer, Citation
+from kb.records import LANGUAGES, Answer, Citation
 
 # Markdown syntax characters (CommonMark, GFM, Streamlit's `$math$` and `:color[...]`): escaped
 # everywhere; block markers ("# ", "- ", "1. ", "=") only at the start of a line.  Without an
@@ -98,6 +98,8 @@ def answer_markdown(answer: Answer, *, corpus_version: str, generated_at: dateti
         "",
         f"**Law as of:** {answer.as_of or 'today'}",
         "",
+        *([f"**Question read as:** {LANGUAGES.get(answer.lang, answer.lang)}", ""]
+          if answer.lang != "en" else []),
         "## Answer",
         "",
     ]
@@ -127,6 +129,8 @@ def answer_markdown(answer: Answer, *, corpus_version: str, generated_at: dateti
             lines.append(f"- Link: <{c.url}>")
         note = version_note(c)
         lines.append(f"- Version: {escape_markdown(note) if note else 'original text'}")
+        if c.note:
+            lines.append(f"- Language: {escape_markdown(c.note)}")
         lines.append("")
         lines += [f"> {line}" if line else ">" for line in escape_markdown(c.text).split("\n")]
         lines.append("")

@@ -154,23 +154,40 @@ class DenseIndex:
 
 
 class LexicalIndex:
-    """BM25 over chunk texts with their context line (llama-index ``BM25Retriever``)."""
+    """BM25 over chunk texts with their context line (llama-index ``BM25Retriever``).
 
-    def __init__(self, chunks: Sequence[StoredChunk], units: dict[str, str], *, top_k: int):
+    English by default (bm25s's English stop words and Snowball stemmer).  ``analyse``
+    replaces that analysis for another language: it turns a text into its index terms
+    (:func:`kb.search.languages.tokenize` with ``lang="de"``: Snowball German, accents
+    folded), applied alike to the chunks and to each query.
+    """
+
+    def __init__(self, chunks: Sequence[StoredChunk], units: dict[str, str], *, top_k: int,
+                 analyse: Callable[[str], list[str]] | None = None):
         from llama_index.retrievers.bm25 import BM25Retriever
 
         # bm25s forces its logger to DEBUG on import; let the application decide.
         logging.getLogger("bm25s").setLevel(logging.NOTSET)
+        self._analyse = analyse
         nodes = []
         for chunk in sorted(chunks, key=lambda c: c.id):
             node = to_node(chunk, units.get(chunk.id, "article"))
-            node.set_content(chunk.embed_text)  # BM25 reads the article title / term too
+            node.set_content(self._terms(chunk.embed_text))  # BM25 reads the title / term too
             nodes.append(node)
-        self._retriever = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=top_k)
+        # Analysed text is already stop-word free and stemmed: bm25s only splits it.
+        options = {} if analyse is None else {"skip_stemming": True, "language": None}
+        self._retriever = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=top_k,
+                                                      **options)
+
+    def _terms(self, text: str) -> str:
+        return text if self._analyse is None else " ".join(self._analyse(text))
 
     def search(self, text: str) -> list[tuple[str, float]]:
         """(chunk id, BM25 score), best first, ties by id."""
-        hits = self._retriever.retrieve(text)
+        query = self._terms(text)
+        if self._analyse is not None and not query:
+            return []  # nothing left after analysis (only stop words)
+        hits = self._retriever.retrieve(query)
         return ranked([(h.node.node_id, float(h.score or 0.0)) for h in hits])
 
 

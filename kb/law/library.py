@@ -182,6 +182,11 @@ class Library:
             return english + others
         return [p for p in english + others if p.lang == lang]
 
+    def translations(self, lang: str) -> list[Provision]:
+        """Every provision of the language versions in ``lang`` (their original 2024
+        wording), in document order."""
+        return [p for (code, _), p in self._translated.items() if code == lang]
+
     def language_version(self, doc_id: str, lang: str) -> Document | None:
         """The manifest entry of ``doc_id``'s version in ``lang``, if there is one."""
         return self.language_versions.get(doc_id, {}).get(lang)

@@ -87,6 +87,8 @@ class Lists:
     timing: list[str]  # Articles 113 and 111, for "when" questions
     direct: list[str]  # provisions the question names, or the term it asks to define
     guided: list[str] = field(default_factory=list)  # refs of the most similar guides
+    # (weight, ids): a German or French question's own-language lists (kb.search.multilingual)
+    extra: list[tuple[float, list[str]]] = field(default_factory=list)
 
     def cosines(self) -> dict[str, float]:
         """The best cosine similarity of each dense candidate."""
@@ -100,7 +102,7 @@ class Lists:
         """Every chunk id in any list, once, in a stable order."""
         ids = [*self.direct, *(i for d in self.dense for i, _ in d),
                *(i for i, _ in self.lexical), *self.titles, *self.hints, *self.timing,
-               *self.guided]
+               *self.guided, *(i for _, found in self.extra for i in found)]
         return list(dict.fromkeys(ids))
 
 
@@ -215,10 +217,13 @@ class Retriever:
 
     # --- fusion ---------------------------------------------------------------------------
 
-    def gather(self, question: str, *, as_of: str, hint_refs: Sequence[str] = ()) -> Lists:
+    def gather(self, question: str, *, as_of: str, hint_refs: Sequence[str] = (),
+               extra_lists: Sequence[tuple[float, list[str]]] = ()) -> Lists:
         """Every ranked list for ``question`` under the law on ``as_of``, before fusion.
 
         ``hint_refs`` are provisions known to be relevant (from the obligations catalogue).
+        ``extra_lists`` are more (weight, ranked chunk ids) lists to fuse: a German or French
+        question's own-language lists (:mod:`kb.search.multilingual`); none for English.
         """
         original = question
         question = self.spelling.correct(question)
@@ -241,6 +246,7 @@ class Retriever:
             direct=[i for i in self._direct(original, as_of) if i in published],
             guided=[i for i in self._refs_chunks(self.guided(vectors[0]), as_of)
                     if i in published],
+            extra=[(w, [i for i in ids if i in published]) for w, ids in extra_lists],
         )
 
     def guided(self, vector: Sequence[float], *, top: int = 3,
@@ -277,7 +283,8 @@ class Retriever:
                     (1.0, [i for i, _ in lists.lexical]),
                     (0.5, lists.titles),
                     (1.0, lists.hints),
-                    (1.0, lists.timing)]
+                    (1.0, lists.timing),
+                    *lists.extra]
         fused: dict[str, float] = defaultdict(float)
         for weight, ids in weighted:
             for rank, chunk_id in enumerate(ids):
@@ -317,14 +324,15 @@ class Retriever:
 
     def retrieve(self, question: str, *, as_of: str, top_k: int = 5,
                  hint_refs: Sequence[str] = (),
-                 table: Sequence[ApplicationRule] = ()) -> list[Hit]:
+                 table: Sequence[ApplicationRule] = (),
+                 extra_lists: Sequence[tuple[float, list[str]]] = ()) -> list[Hit]:
         """The passages that best answer ``question`` under the law on ``as_of``.
 
         Provisions the question names come first; then, for a question about fines or dates,
         the provision of that type its subject calls for (:mod:`kb.search.routing`, with the
         application ``table`` of kb.law.dates); then the rest by score.
         """
-        lists = self.gather(question, as_of=as_of, hint_refs=hint_refs)
+        lists = self.gather(question, as_of=as_of, hint_refs=hint_refs, extra_lists=extra_lists)
         asked = intent(lists.question)
         scores = self.score(lists, asked)
         ranked_ids = sorted(scores, key=lambda i: (-scores[i], i))

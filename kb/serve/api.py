@@ -30,6 +30,7 @@ from kb.serve.shared import (
     one_line,
     passive_openmp,
     provision_json,
+    shown_json,
     token_ok,
     verification_json,
 )
@@ -90,7 +91,8 @@ def ask(body: schemas.AskRequest, assistant: AssistantDep) -> JSONResponse:
 
     The body of the response is exactly ``python -m kb ask --json``.
     """
-    answer = assistant.ask(body.question, top_k=body.top_k, as_of=_iso(body.as_of))
+    answer = assistant.ask(body.question, top_k=body.top_k, as_of=_iso(body.as_of),
+                           lang=body.lang)
     return JSONResponse(answer.to_dict())
 
 
@@ -98,21 +100,26 @@ def ask(body: schemas.AskRequest, assistant: AssistantDep) -> JSONResponse:
 def provision(assistant: AssistantDep,
               ref: Annotated[str, Path(description="A ref, e.g. 'Article 50(1)' or "
                                                    "'Annex III, point 5(b)'.")],
-              as_of: AsOf = None) -> dict:
+              as_of: AsOf = None,
+              lang: Annotated[schemas.Lang | None, Query(
+                  description="The official wording in this language (en, de, fr); the "
+                              "English text and a note where there is none in force.")] = None,
+              ) -> JSONResponse:
     """The verbatim provision a ref names, as in force on a date (``kb show --json``)."""
-    return provision_json(assistant, assistant.show(ref, as_of=_iso(as_of)))
+    # As is: "note" is there only when the text shown is not in the language asked for.
+    return JSONResponse(shown_json(assistant, ref, _iso(as_of), lang))
 
 
 @router.get("/definitions/{term}", response_model=schemas.ProvisionOut, tags=["law"])
-def definition(assistant: AssistantDep, term: str, as_of: AsOf = None) -> dict:
+def definition(assistant: AssistantDep, term: str, as_of: AsOf = None) -> JSONResponse:
     """The Article 3 definition of a term (``kb define --json``)."""
-    return provision_json(assistant, assistant.define(term, as_of=_iso(as_of)))
+    return JSONResponse(provision_json(assistant, assistant.define(term, as_of=_iso(as_of))))
 
 
 @router.post("/verify", response_model=schemas.VerifyOut, tags=["law"])
 def verify(body: schemas.VerifyRequest, assistant: AssistantDep) -> dict:
     """Whether a quote is the verbatim official wording of a ref."""
-    return verification_json(assistant, body.ref, body.quote)
+    return verification_json(assistant, body.ref, body.quote, body.lang)
 
 
 @router.post("/assess", response_model=schemas.AssessmentOut, tags=["obligations"])

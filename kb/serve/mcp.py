@@ -32,6 +32,7 @@ from kb.serve.shared import (
     one_line,
     passive_openmp,
     provision_json,
+    shown_json,
     token_ok,
     verification_json,
 )
@@ -86,6 +87,10 @@ _READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempo
 
 AsOf = Annotated[date | None, Field(description="The law in force on this date (YYYY-MM-DD); "
                                                 "default today.")]
+Lang = Annotated[schemas.Lang | None, Field(
+    description="Language: en, de or fr. For a question, its language (default detected; "
+                "German and French are answered from the official wording in that language); "
+                "for a provision or a quote, the language of the wording.")]
 T = TypeVar("T")
 
 
@@ -103,7 +108,8 @@ def answer_text(data: dict) -> str:
     lines = [data["answer"], ""]
     if data["citations"]:
         lines.append("Sources (quote only these texts, word for word, and cite the ref):")
-        lines += [f"[{c['n']}] {c['ref']}: {c['text']} <{c['url']}>" for c in data["citations"]]
+        lines += [f"[{c['n']}] {c['ref']}: {c['text']} <{c['url']}>"
+                  + (f" (Note: {c['note']})" if c.get("note") else "") for c in data["citations"]]
     if data["obligations"]:
         lines += ["", "Our plain-language summaries (not the legal text):"]
         lines += [f"- {o['title']} ({', '.join(o['refs'])}; applies from {o['applies_from']})"
@@ -118,7 +124,8 @@ def provision_text(data: dict) -> str:
         head += f" (deleted from {data['valid_from']}; former text)"
     elif data["version_source"]:
         head += f" (as amended by {data['version_source']}, from {data['valid_from']})"
-    return f"{head}\n{data['text']}\n<{data['url']}>"
+    note = f"\nNote: {data['note']}" if data.get("note") else ""
+    return f"{head}{note}\n{data['text']}\n<{data['url']}>"
 
 
 def verification_text(data: dict) -> str:
@@ -180,16 +187,19 @@ def build_server(settings: Settings | None = None, *,
         question: Annotated[str, Field(description="The question, in plain language.")],
         as_of: AsOf = None,
         top_k: Annotated[int, Field(ge=1, le=MAX_TOP_K, description="Citations to return.")] = 5,
+        lang: Lang = None,
     ) -> Annotated[CallToolResult, schemas.AnswerOut]:
-        data = call(lambda a: a.ask(question, top_k=top_k, as_of=_iso(as_of))).to_dict()
+        data = call(lambda a: a.ask(question, top_k=top_k, as_of=_iso(as_of),
+                                    lang=lang)).to_dict()
         return _result(answer_text(data), data)
 
     @server.tool(description=SHOW, annotations=_READ_ONLY)
     def show_provision(
         ref: Annotated[str, Field(description="The ref, e.g. 'Article 50(1)'.")],
         as_of: AsOf = None,
+        lang: Lang = None,
     ) -> Annotated[CallToolResult, schemas.ProvisionOut]:
-        data = call(lambda a: provision_json(a, a.show(ref, as_of=_iso(as_of))))
+        data = call(lambda a: shown_json(a, ref, _iso(as_of), lang))
         return _result(provision_text(data), data)
 
     @server.tool(description=DEFINE, annotations=_READ_ONLY)
@@ -205,8 +215,9 @@ def build_server(settings: Settings | None = None, *,
         ref: Annotated[str, Field(min_length=1, description="Canonical ref, e.g. "
                                                             "'Article 50(1)'.")],
         quote: Annotated[str, Field(description="The text to check.")],
+        lang: Lang = None,
     ) -> Annotated[CallToolResult, schemas.VerifyOut]:
-        data = call(lambda a: verification_json(a, ref, quote))
+        data = call(lambda a: verification_json(a, ref, quote, lang))
         return _result(verification_text(data), data)
 
     @server.tool(description=FIND, annotations=_READ_ONLY)

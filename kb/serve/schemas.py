@@ -16,9 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from kb.assistant import MAX_TOP_K
 from kb.obligations.catalogue import ROLES
 from kb.obligations.scenario import SYSTEMS
+from kb.records import LANGUAGES
 
 Role = Literal[ROLES]  # type: ignore[valid-type]  # the catalogue's roles, listed in the schema
 System = Literal[tuple(SYSTEMS)]  # type: ignore[valid-type]
+Lang = Literal[tuple(LANGUAGES)]  # type: ignore[valid-type]  # "en", "de", "fr"
 
 QUESTION_EXAMPLE = "Must our chatbot tell customers it is an AI?"
 
@@ -33,6 +35,10 @@ class AskRequest(_Request):
     top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="How many ranked citations to return.")
     as_of: date | None = Field(None, description="Answer with the law in force on this date "
                                                  "(YYYY-MM-DD); default today.")
+    lang: Lang | None = Field(None, description="The question's language: en, de or fr; "
+                                                "default detected. German and French questions "
+                                                "are answered from the official wording in "
+                                                "that language.")
 
 
 class VerifyRequest(_Request):
@@ -40,6 +46,9 @@ class VerifyRequest(_Request):
                      examples=["Article 50(1)"])
     quote: str = Field(description="Text claimed to be the official wording of the ref.",
                        examples=["Providers shall ensure"])
+    lang: Lang | None = Field(None, description="Check against the wording in this language "
+                                                "only (en, de, fr); default any official "
+                                                "language.")
 
 
 class CitationOut(BaseModel):
@@ -61,6 +70,8 @@ class CitationOut(BaseModel):
     version_source: str = Field(description="The amending act of this wording; '' if original.")
     valid_from: str | None
     lang: str = Field(description="Language of the quoted wording: en, de or fr.")
+    note: str = Field(description="Why the text is not in the answer's language (an amended "
+                                  "provision or a document in English only); '' when it is.")
 
 
 class ObligationOut(BaseModel):
@@ -132,6 +143,7 @@ class AnswerOut(BaseModel):
     citations: list[CitationOut]
     obligations: list[ObligationOut]
     as_of: str
+    lang: str = Field(description="The question's language (given or detected): en, de or fr.")
     timing_ms: float
     assessment: AssessmentOut | None = Field(
         default=None, description="Present only when the question describes a system.")
@@ -157,6 +169,8 @@ class ProvisionOut(BaseModel):
     title: str
     deleted: bool = Field(description="Deleted by an amendment on the date asked: former text.")
     term: str = Field(description="The defined term, for an Article 3 definition.")
+    note: str | None = Field(default=None, description="Present when another language was "
+                                                       "asked for and the text is English: why.")
 
 
 class VerifyOut(BaseModel):
@@ -164,9 +178,11 @@ class VerifyOut(BaseModel):
     reason: str = Field(description="Why not: 'unknown ref', 'empty quote' or "
                                     "'text differs from the official wording'; '' when ok.")
     ref: str
-    official_text: str | None = Field(description="The ref's official wording in force today; "
-                                                  "null for an unknown ref.")
+    official_text: str | None = Field(description="The ref's official wording in force today "
+                                                  "(in the language asked for where there is "
+                                                  "one); null for an unknown ref.")
     url: str | None
+    lang: str | None = Field(description="Language of official_text.")
 
 
 class ChecklistItemOut(ObligationOut):

@@ -86,9 +86,18 @@ def passive_openmp() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
-def provision_json(assistant: Assistant, p: Provision) -> dict:
-    """A provision in the shape of ``python -m kb show --json``."""
-    return records.provision_json(assistant.citation(p), p)
+def provision_json(assistant: Assistant, p: Provision, note: str = "") -> dict:
+    """A provision in the shape of ``python -m kb show --json`` (``note`` only when set)."""
+    return records.provision_json(assistant.citation(p), p, note)
+
+
+def shown_json(assistant: Assistant, ref: str, as_of: str | None, lang: str | None) -> dict:
+    """The provision ``ref`` names as in force on ``as_of``; with ``lang``, its official
+    wording in that language or the English text and the note saying why."""
+    if not lang:
+        return provision_json(assistant, assistant.show(ref, as_of=as_of))
+    rendition = assistant.translation(ref, lang, as_of=as_of)
+    return provision_json(assistant, rendition.provision, rendition.note)
 
 
 def document_json(doc: Document) -> dict:
@@ -100,19 +109,22 @@ def document_json(doc: Document) -> dict:
     return data
 
 
-def verification_json(assistant: Assistant, ref: str, quote: str) -> dict:
-    """``Assistant.verify`` plus the official wording of ``ref`` in force on the default date
-    (null when ``ref`` is not a canonical ref in force then)."""
-    result = assistant.verify(ref, quote)
+def verification_json(assistant: Assistant, ref: str, quote: str,
+                      lang: str | None = None) -> dict:
+    """``Assistant.verify`` (in ``lang`` only, if given) plus the official wording of ``ref``
+    in force on the default date, in ``lang`` where there is one (null when ``ref`` is not a
+    canonical ref in force then)."""
+    result = assistant.verify(ref, quote, lang)
     try:
-        official = assistant.show(ref, as_of=assistant.default_as_of())
+        official = assistant.show(ref, as_of=assistant.default_as_of(), lang=lang)
     except KbError:
         official = None
     if official is not None and official.ref != ref:  # show() also reads "Art. 50 (1)"
         official = None
     return {"ok": result.ok, "reason": result.reason, "ref": result.ref,
             "official_text": official.text if official else None,
-            "url": official.url if official else None}
+            "url": official.url if official else None,
+            "lang": official.lang if official else None}
 
 
 def token_ok(given: bytes, expected: str) -> bool:
