@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,37 @@ def test_every_citation_of_every_eval_answer_passes_verification(full_assistant)
 def test_out_of_scope_questions_abstain_on_the_full_corpus(full_assistant):
     for question in ["What is the capital of Australia?", "How do I reset my CRM password?"]:
         assert full_assistant.ask(question).abstained, question
+
+
+@pytest.mark.parametrize(("question", "lead"), [
+    ("What fines could we face if our chatbot does not disclose that it is an AI?",
+     "Article 99(4)(g)"),
+    ("How much is the penalty for using a banned AI practice like emotion recognition at work?",
+     "Article 99(3)"),
+])
+def test_a_fines_question_leads_with_the_penalty_its_subject_calls_for(full_assistant, question,
+                                                                       lead):
+    answer = full_assistant.ask(question, as_of="2026-11-27")
+    assert refs(answer)[0] == lead
+    assert re.findall(r"\[(\d+)\]", answer.text)[0] == "1"  # the text quotes it first
+
+
+@pytest.mark.parametrize(("question", "lead"), [
+    ("When do the transparency duties for chatbots start to apply?", "Article 113"),
+    ("From when must high-risk credit scoring systems comply?", "Article 113(c)(i)"),
+])
+def test_a_date_question_leads_with_the_date_provision(full_assistant, question, lead):
+    answer = full_assistant.ask(question, as_of="2026-11-27")
+    assert refs(answer)[0] == lead
+
+
+@pytest.mark.parametrize(("question", "lead"), [
+    ("What is a deployer?", "Article 3(4)"),
+    ("What does 'emotion recognition system' mean?", "Article 3(39)"),
+    ("What counts as a general-purpose AI model?", "Article 3(63)"),
+    ("How is an importer defined in the AI Act?", "Article 3(6)"),
+])
+def test_a_definition_question_leads_with_its_article_3_point(full_assistant, question, lead):
+    answer = full_assistant.ask(question, as_of="2026-11-27")
+    assert refs(answer)[0] == lead
+    assert answer.text.startswith("‘")  # the definition itself, quoted

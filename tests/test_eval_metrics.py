@@ -5,6 +5,7 @@ from __future__ import annotations
 import doctest
 import json
 import tomllib
+from dataclasses import replace
 
 import pytest
 from click.testing import CliRunner
@@ -186,6 +187,32 @@ def test_summary_counts_an_abstention_as_a_miss_but_keeps_its_retrieval():
     assert s["abstention_recall"] == 1.0
     assert s["curves"]["article"] == [0.5] * 10
     assert s["citation_validity"] is None  # no grounding recorded: n/a, not 0
+
+
+def test_answer_metrics_score_what_the_text_quotes_first_and_at_all():
+    def quoting(qid, used, **kw):
+        return replace(outcome(qid, cited=used, **kw), used=tuple(used))
+
+    outcomes = [
+        quoting("lead", ["Article 50(1)", "Recital 132"]),  # right provision first
+        quoting("article", ["Article 50(2)", "Article 50(1)"]),  # right article first
+        quoting("late", ["Recital 1", "Article 50(1)"]),  # gold quoted, but not first
+        quoting("wrong", ["Article 6(2)"]),
+        replace(outcome("abstained", abstained=True), used=()),
+        replace(outcome("oos", category="out_of_scope", gold=(), abstained=True), used=()),
+    ]
+    s = summarise(outcomes)
+    assert s["lead_provision_hit"] == 1 / 5  # in-scope only; an abstention is a miss
+    assert s["lead_article_hit"] == 2 / 5
+    assert s["answer_hit"] == 3 / 5
+    assert s["answer_precision"] == 4 / 7  # gold-article refs among all refs quoted
+
+
+def test_decisions_close_to_an_abstention_threshold_are_counted():
+    outcomes = [replace(outcome("a"), margin=0.004), replace(outcome("b"), margin=0.2),
+                replace(outcome("c"), margin=None),
+                replace(outcome("d", abstained=True), margin=0.0099)]
+    assert summarise(outcomes)["abstention_within_margin"] == 2
 
 
 def test_citation_validity_pools_citations_and_sentences_of_answered_questions():

@@ -11,6 +11,7 @@ read.  Without ``ranker.json`` retrieval falls back to reciprocal rank fusion.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from collections import Counter
@@ -22,6 +23,7 @@ from kb.records import Provision, StoredChunk, Unit
 from kb.search.intent import Intent
 from kb.text import content_words
 
+log = logging.getLogger(__name__)
 RANKER_PATH = Path(__file__).with_name("ranker.json")
 _POINTS = re.compile(r"\([a-z]{1,3}\)|point \d+\(")
 
@@ -167,8 +169,17 @@ class Ranker:
         features (then retrieval falls back to reciprocal rank fusion)."""
         if not path.exists():
             return None
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if tuple(data["names"]) != FEATURES:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            ranker = cls(tuple(data["names"]), tuple(data["means"]), tuple(data["scales"]),
+                         tuple(data["weights"]), float(data["intercept"]),
+                         data.get("trained_on", ""))
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            log.warning("ranker %s unreadable (%s); using reciprocal rank fusion", path, error)
             return None
-        return cls(tuple(data["names"]), tuple(data["means"]), tuple(data["scales"]),
-                   tuple(data["weights"]), float(data["intercept"]), data.get("trained_on", ""))
+        if ranker.names != FEATURES or not (
+                len(ranker.means) == len(ranker.scales) == len(ranker.weights) == len(FEATURES)):
+            log.warning("ranker %s was trained on other features; using reciprocal rank fusion "
+                        "(retrain: python -m eval.train_ranker)", path)
+            return None
+        return ranker

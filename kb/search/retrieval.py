@@ -448,10 +448,18 @@ _ABOUT_GUIDANCE = re.compile(r"\bguidelines?\b|\bguidance\b", re.IGNORECASE)
 
 
 _DEFINITION_QUESTION = re.compile(
-    r"^(?:what\s+(?:is|are)\s+(?:an?\s+|the\s+)?|define\s+(?:an?\s+|the\s+)?|"
+    r"^(?:(?:what|who)\s+(?:is|are)\s+(?:an?\s+|the\s+)?|define\s+(?:an?\s+|the\s+)?|"
+    r"(?:what|who)\s+(?:counts|qualifies)\s+as\s+(?:an?\s+|the\s+)?|"
+    r"what\s+is\s+meant\s+by\s+(?:an?\s+|the\s+)?|"
     r"what\s+does\s+(?:the\s+)?(?:term\s+)?|definition\s+of\s+(?:an?\s+|the\s+)?|"
     r"meaning\s+of\s+(?:an?\s+|the\s+)?)"
-    r"[‘'\"“]?([a-z][a-z -]{1,60}?)[’'\"”]?(?:\s+mean)?(?:\s+under\s+the\s+ai\s+act)?\s*\??$",
+    r"[‘'\"“]?([a-z][a-z -]{1,60}?)[’'\"”]?(?:\s+mean)?"
+    r"(?:\s+(?:under|in)\s+the\s+ai\s+act)?\s*\??$",
+    re.IGNORECASE,
+)
+_HOW_DEFINED = re.compile(
+    r"^how\s+(?:is|are)\s+(?:an?\s+|the\s+)?[‘'\"“]?([a-z][a-z -]{1,60}?)[’'\"”]?\s+defined"
+    r"(?:\s+(?:under|in)\s+the\s+ai\s+act)?\s*\??$",
     re.IGNORECASE,
 )
 
@@ -470,8 +478,13 @@ def defined_term_asked(question: str) -> str:
     ('deployer', 'AI system')
     >>> defined_term_asked("How does Regulation (EU) 2024/1689 define a 'distributor'?")
     'distributor'
+    >>> defined_term_asked("What counts as a general-purpose AI model?")
+    'general-purpose AI model'
+    >>> defined_term_asked("How is an importer defined in the AI Act?")
+    'importer'
     """
-    match = _DEFINITION_QUESTION.match(question.strip()) or _DEFINES.search(question)
+    match = (_DEFINITION_QUESTION.match(question.strip()) or _HOW_DEFINED.match(question.strip())
+             or _DEFINES.search(question))
     return match.group(1).strip() if match else ""
 
 
