@@ -74,3 +74,30 @@ def test_a_broken_or_stale_model_falls_back_to_fusion_with_a_warning(tmp_path, c
 def test_no_model_file_means_fusion(tmp_path):
     assert Ranker.load(tmp_path / "missing.json") is None
     assert RANKER_PATH.name == "ranker.json"
+
+
+FIXTURE_QUESTIONS = [
+    {"id": "bot", "question": "Must our chatbot tell customers it is an AI?",
+     "gold": ["Article 50(1)"]},
+    {"id": "emotion", "question": "Can we read employees' emotions from their voice at work?",
+     "gold": ["Article 5(1)(f)"]},
+    {"id": "deployer", "question": "What is a deployer?", "gold": ["Article 3(4)"]},
+    {"id": "when", "question": "When does the regulation apply?", "gold": ["Article 113"]},
+    {"id": "deepfake", "question": "Do we have to label deepfake videos in our ads?",
+     "gold": ["Article 50(4)"]},
+    {"id": "highrisk", "question": "Which AI systems are high-risk?", "gold": ["Article 6"]},
+]
+
+
+def test_a_ranker_trained_on_the_fixture_corpus_is_deterministic(assistant):
+    from eval.train_ranker import examples
+
+    first = examples(assistant, FIXTURE_QUESTIONS, "2026-11-27")
+    second = examples(assistant, FIXTURE_QUESTIONS, "2026-11-27")
+    assert [e.ids for e in first] == [e.ids for e in second]
+    assert all(np.array_equal(a.x, b.x) for a, b in zip(first, second, strict=True))
+    one, two = fit(first, c=1.0, positive=1), fit(second, c=1.0, positive=1)
+    assert one.to_json() == two.to_json()
+    rows = np.vstack([e.x for e in first])
+    assert [one.score(r) for r in rows] == [two.score(r) for r in rows]
+    assert sum(int(e.label.max() > 0) for e in first) >= 5  # the gold is among the candidates
