@@ -137,9 +137,12 @@ def test_retrieve_without_extra_lists_is_the_english_retrieval(assistant):
     plain = retriever.retrieve(question, as_of=DAY, top_k=5)
     hooked = retriever.retrieve(question, as_of=DAY, top_k=5, extra_lists=[])
     assert [(h.chunk.id, h.score) for h in plain] == [(h.chunk.id, h.score) for h in hooked]
-    boosted = retriever.retrieve(question, as_of=DAY, top_k=5, extra_lists=[
-        (5.0, [c.id for c in retriever.chunks.values() if c.ref == "Recital 1"])])
-    assert boosted[0].provision.ref == "Recital 1"
+    recital = [c.id for c in retriever.chunks.values() if c.ref == "Recital 1"]
+    lists = retriever.gather(question, as_of=DAY, extra_lists=[(5.0, recital)])
+    assert set(recital) <= set(lists.candidates())  # an extra list brings its passages in
+    before = retriever.fuse(retriever.gather(question, as_of=DAY))
+    after = retriever.fuse(lists)
+    assert all(after[i] > before.get(i, 0.0) for i in recital)  # and raises their fusion score
 
 
 def test_render_quotes_the_language_or_says_why_not(assistant, multilingual):
