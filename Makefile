@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .PHONY: run serve test test-fast install index lint eval eval-baseline eval-languages \
-	bench-ingest bench-ask bench-assess bench-api bench-register clean
+	bench-ingest bench-ask bench-assess bench-api bench-register bench-live clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,9 @@ bench-api: index
 
 bench-register: index
 	$(PY) -m eval.bench register
+
+bench-live: index
+	$(PY) -m eval.bench live
 
 clean:
 	rm -rf data/chroma data/catalog.sqlite

@@ -6,6 +6,7 @@
     python -m eval.bench api      # HTTP /ask vs in-process ask, 10 clients vs 1, start-up
     python -m eval.bench register # list/filter a register of 1,000 systems, recheck 100
     python -m eval.bench languages  # German/French ask: cold first question, warm p50 vs English
+    python -m eval.bench live     # the app: generation check, first question, 10 sessions at once
 
 Each run works on copies in a temporary directory; the index in KB_DATA_DIR is only read.
 """
@@ -465,3 +466,8 @@ def languages(rounds: int) -> None:
 
 if __name__ == "__main__":
     cli()
+
+
+from eval.bench_live import live  # noqa: E402 - the running app's numbers (issue 11)
+
+cli.add_command(live)

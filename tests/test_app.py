@@ -618,3 +618,25 @@ def test_describe_your_system_with_a_control_character_shows_the_error(small_kb,
     at.run(timeout=120)
     assert not at.exception
     assert "control character" in at.error[0].value
+
+
+def test_the_app_answer_is_the_answer_of_kb_ask(small_kb, use_kb):
+    """Same question, same answer in the app and on the command line (timings aside)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from kb.cli import cli
+
+    use_kb(small_kb)
+    at = ask(open_app(), BOT_QUESTION)
+    shown = at.session_state["answer"].to_dict()
+    env = {"KB_CORPUS_DIR": str(small_kb.corpus_dir), "KB_DATA_DIR": str(small_kb.data_dir),
+           "CHROMA_HOST": "", "KB_COLLECTION": "kb", "KB_AS_OF": ""}
+    top_k = at.slider(key="top_k").value
+    result = CliRunner().invoke(cli, ["ask", BOT_QUESTION, "--json", "--top-k", str(top_k)],
+                                env=env, catch_exceptions=False)
+    printed = json.loads(result.output)
+    shown.pop("timing_ms"), printed.pop("timing_ms")
+    assert shown == printed
+    assert printed["citations"][0]["ref"] == "Article 50(1)"
