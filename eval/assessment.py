@@ -9,13 +9,14 @@ and held-back parts of the set, and every miss.  The metrics are pure functions.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from kb.errors import KbError
+from kb.jsonlines import parse_lines, read_lines
+from kb.law.refs import ref_match
 
 EVAL_DIR = Path(__file__).resolve().parent
 SYSTEMS_PATH = EVAL_DIR / "systems.jsonl"
@@ -71,31 +72,15 @@ class Result:
         return any(ref_match(r, gold) for gold in self.case.deciding for r in self.refs)
 
 
-def ref_match(given: str, gold: str) -> bool:
-    """Equal, or one nests the other ("Article 5(1)(h)" vs "Article 5(1)(h)(iii)").
-
-    >>> ref_match("Annex III, point 4", "Annex III, point 4(a)"), ref_match("Article 5(1)(b)",
-    ...     "Article 5(1)(ba)")
-    (True, False)
-    """
-    return given == gold or gold.startswith((given + "(", given + ",")) or given.startswith(
-        (gold + "(", gold + ","))
-
-
 def parse_cases(lines: Sequence[str], *, source: str = "systems") -> list[Case]:
     out = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            case = Case(row["id"], row["description"], row.get("role"), row.get("facts") or {},
-                        row.get("as_of"), row["risk_level"], tuple(row["tiers"]),
-                        tuple(row.get("deciding") or ()), bool(row.get("cx")),
-                        bool(row.get("near_miss")))
-        except (json.JSONDecodeError, KeyError, TypeError) as error:
-            raise KbError(f"{source}, line {number}: not a system record ({error}); see "
-                          "eval/SYSTEMS.md for the format") from None
+    for number, case in parse_lines(
+            lines, lambda row: Case(row["id"], row["description"], row.get("role"),
+                                    row.get("facts") or {}, row.get("as_of"),
+                                    row["risk_level"], tuple(row["tiers"]),
+                                    tuple(row.get("deciding") or ()), bool(row.get("cx")),
+                                    bool(row.get("near_miss"))),
+            source=source, what="a system record", hint="; see eval/SYSTEMS.md for the format"):
         if case.risk_level not in TIERS:
             raise KbError(f"{source}, line {number}: unknown risk_level {case.risk_level!r}")
         out.append(case)
@@ -104,11 +89,7 @@ def parse_cases(lines: Sequence[str], *, source: str = "systems") -> list[Case]:
 
 def load_cases(path: Path = SYSTEMS_PATH) -> list[Case]:
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as error:
-        raise KbError(f"cannot read the systems file {path}: {error.strerror}") from None
-    return parse_cases(lines, source=path.name)
+    return parse_cases(read_lines(path, "the systems file"), source=path.name)
 
 
 def assess_all(assistant, cases: Sequence[Case], *,

@@ -7,7 +7,6 @@ In: an :class:`kb.Assistant`, the questions (``eval/questions.jsonl``) and the g
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import tomllib
@@ -34,6 +33,7 @@ from eval.metrics import (
 from kb.assistant import Assistant
 from kb.console import no_progress
 from kb.errors import KbError
+from kb.jsonlines import parse_lines, read_lines
 from kb.law.dates import parse_date
 from kb.records import Answer
 
@@ -66,17 +66,12 @@ class Question:
 def parse_questions(lines: Sequence[str], *, source: str = "questions") -> list[Question]:
     """Questions from JSON lines; KbError naming the line for a malformed one."""
     out = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            q = Question(row["id"], row["category"], row["question"], tuple(row["gold"]),
-                         bool(row.get("needs_all", False)), row.get("note", ""),
-                         row.get("lang", "en"))
-        except (json.JSONDecodeError, KeyError, TypeError) as error:
-            raise KbError(f"{source}, line {number}: not a question record ({error}); "
-                          "see eval/QUESTIONS.md for the format") from None
+    for number, q in parse_lines(
+            lines, lambda row: Question(row["id"], row["category"], row["question"],
+                                        tuple(row["gold"]), bool(row.get("needs_all", False)),
+                                        row.get("note", ""), row.get("lang", "en")),
+            source=source, what="a question record",
+            hint="; see eval/QUESTIONS.md for the format"):
         if q.category not in CATEGORIES:
             raise KbError(f"{source}, line {number}: unknown category {q.category!r}; "
                           f"valid: {', '.join(CATEGORIES)}")
@@ -86,11 +81,7 @@ def parse_questions(lines: Sequence[str], *, source: str = "questions") -> list[
 
 def load_questions(path: Path = QUESTIONS_PATH) -> list[Question]:
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as error:
-        raise KbError(f"cannot read the questions file {path}: {error.strerror}") from None
-    return parse_questions(lines, source=path.name)
+    return parse_questions(read_lines(path, "the questions file"), source=path.name)
 
 
 def load_thresholds(path: Path = THRESHOLDS_PATH) -> Thresholds:

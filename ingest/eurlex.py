@@ -5,43 +5,37 @@ paragraphs, points, definitions and annexes in reading order, with verbatim text
 canonical refs.  The English, German and French editions share their element ids; where
 their wording differs ("Artikel", "Abschnitt", „…“, « … », "a)") the document's ``language``
 picks a :class:`Wording`, and refs always follow the English scheme ("Article 5(1)(a)").
-Reading files is left to :func:`parse_file`; chunking to ``ingest.chunking``.
+Walking the HTML into lines and labelled items is ``ingest.eurlex_blocks``'s; reading files
+is left to :func:`parse_file`; chunking to ``ingest.chunking``.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from lxml import etree
-from lxml import html as lxml_html
-
+from ingest.eurlex_blocks import (
+    Heading,
+    Item,
+    Line,
+    Section,
+    blocks_of,
+    by_id,
+    clean,
+    doc_name,
+    load_html,
+    norm,
+    point_lists,
+    text_of,
+)
 from kb.errors import BadDocument
 from kb.law.refs import qualify
 from kb.records import Document, Provision, Unit
 
 log = logging.getLogger(__name__)
 
-_BLOCK_TAGS = frozenset(
-    ("p", "div", "table", "tbody", "thead", "tfoot", "tr", "td", "th", "ul", "ol", "li", "dl")
-    + ("dt", "dd", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "br", "section")
-)
-_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "embed")
-# Elements that head a unit; their words are metadata (title), never part of the text.
-_HEADING_CLASSES = frozenset({"oj-ti-art", "eli-title", "oj-doc-ti"})
-_SPACE = re.compile(r"\s+")
-# "(a)", "(iv)", "(14)", "(14a)", "1.", "3.1.": the labels of points; the German and French
-# editions print "a)", "iv)" and (French definitions) "14)".
-_LABEL = re.compile(
-    r"^(?:\(?(?:[a-z]{1,6}|\d{1,3}[a-z]{0,3})\)|\d{1,3}(?:\.\d{1,3})*\.)$"
-)
-_DASH = re.compile(r"^[—–-]$")
-# Text left after a block ends ("</div>;" in Article 108) belongs to the line before it.
-_GLUE = re.compile(r"^[;,.:)\]]")
-_PUNCT_AFTER_MARKER = re.compile(r"^[\s\u00a0]*[,.;:)\]]")
 _PARAGRAPH_ID = re.compile(r"^\d{3}\.\d{3}[a-z]*$")
 _CHAPTER_ID = re.compile(r"^cpt_[IVXLC]+$")
 _SECTION_ID = re.compile(r"^cpt_[IVXLC]+\.sct_\d+$")
@@ -109,257 +103,6 @@ def wording(doc: Document) -> Wording:
         ) from None
 
 
-# --- blocks: the text of an element as lines and labelled items ---------------------------
-
-
-@dataclass(slots=True)
-class _Line:
-    text: str
-
-
-@dataclass(slots=True)
-class _Heading:
-    """A heading inside an annex (``oj-ti-grseq-1``): a section or a numbered point."""
-
-    text: str
-    anchor: str = ""
-
-
-@dataclass(slots=True)
-class _Item:
-    """A labelled point: "(a)", "(iv)", "(14)", "3.1." or a dash, with its content."""
-
-    raw: str  # the label as printed: "(a)", "1.", "—"
-    blocks: list = field(default_factory=list)
-    anchor: str = ""
-
-    @property
-    def label(self) -> str:
-        return self.raw.strip("().")
-
-    @property
-    def is_point(self) -> bool:
-        return not _DASH.match(self.raw)
-
-
-@dataclass(slots=True)
-class _Section:
-    """An annex section ("Section A — ..."): its heading lines and content."""
-
-    label: str
-    title: str
-    heads: list[str]
-    anchor: str = ""
-    blocks: list = field(default_factory=list)
-
-
-def _norm(text: str) -> str:
-    return _SPACE.sub(" ", text.replace("\u00a0", " ")).strip()
-
-
-class _Reader:
-    """Turns an element into blocks: one line per paragraph, one item per labelled row."""
-
-    def __init__(self) -> None:
-        self.blocks: list = []
-        self.buf: list[str] = []
-
-    def read(self, element) -> list:
-        self.walk(element)
-        self.flush()
-        return self.blocks
-
-    def flush(self) -> None:
-        text = _norm("".join(self.buf))
-        self.buf = []
-        if not text:
-            return
-        if _GLUE.match(text) and self.blocks and _glue(self.blocks, text):
-            return
-        self.blocks.append(_Line(text))
-
-    def walk(self, element) -> None:
-        if element.text:
-            self.buf.append(element.text)
-        for child in element:
-            if isinstance(child.tag, str):
-                self.child(child)
-            if child.tail:
-                self.buf.append(child.tail)
-
-    def child(self, element) -> None:
-        tag = element.tag.lower()
-        classes = set((element.get("class") or "").split())
-        if classes & _HEADING_CLASSES:
-            return
-        if tag not in _BLOCK_TAGS:
-            self.walk(element)  # inline: span, a, em ...
-            return
-        self.flush()
-        if tag == "table":
-            self.blocks.extend(_table_blocks(element))
-        elif "oj-enumeration-spacing" in classes:
-            self.blocks.extend(_labelled(_blocks(element)))
-        elif "oj-ti-grseq-1" in classes:
-            self.blocks.append(_Heading(_norm(element.text_content()), element.get("id", "")))
-        else:
-            self.walk(element)
-            self.flush()
-
-
-def _glue(blocks: list, text: str) -> bool:
-    last = blocks[-1]
-    if isinstance(last, _Line):
-        blocks[-1] = _Line(last.text + text)
-        return True
-    if isinstance(last, _Item) and last.blocks:
-        return _glue(last.blocks, text)
-    return False
-
-
-def _blocks(element) -> list:
-    return _Reader().read(element)
-
-
-def _rows(table) -> Iterator:
-    for row in table.iterchildren("tr", "tbody", "thead", "tfoot"):
-        if row.tag == "tr":
-            yield row
-        else:
-            yield from row.iterchildren("tr")
-
-
-def _labelled(blocks: list) -> list:
-    """Make an item of blocks whose first line is a lone label ("1.", "(a)", "—")."""
-    first = blocks[0] if blocks else None
-    if len(blocks) >= 2 and isinstance(first, _Line) and _is_label(first.text):
-        return [_Item(first.text, blocks[1:])]
-    return blocks
-
-
-def _is_label(text: str) -> bool:
-    return bool(_LABEL.match(text) or _DASH.match(text))
-
-
-def _table_blocks(table) -> list:
-    """Points are printed as one-row tables: [empty cell], label cell, content cell."""
-    out: list = []
-    for row in _rows(table):
-        cells = [_blocks(cell) for cell in row.iterchildren("td", "th")]
-        out.extend(_labelled([block for cell in cells if cell for block in cell]))
-    return out
-
-
-def _render(blocks: list) -> list[str]:
-    """The lines of blocks, items with their labels ("(a) the placing ...")."""
-    lines: list[str] = []
-    for block in blocks:
-        if isinstance(block, (_Line, _Heading)):
-            lines.append(block.text)
-        elif isinstance(block, _Item):
-            inner = _render(block.blocks) or [""]
-            lines.append(f"{block.raw} {inner[0]}".strip())
-            lines.extend(inner[1:])
-        else:  # _Section
-            lines.extend(block.heads)
-            lines.extend(_render(block.blocks))
-    return lines
-
-
-def _text(blocks: list) -> str:
-    return "\n".join(_render(blocks))
-
-
-@dataclass(slots=True)
-class _List:
-    """A run of points with the lines that introduce it and its subparagraph number."""
-
-    intro: str
-    subparagraph: int
-    items: list[_Item] = field(default_factory=list)
-
-
-def _lists(blocks: list) -> list[_List]:
-    """The lists of points among blocks; every line outside a list opens a subparagraph."""
-    lists: list[_List] = []
-    run: list[str] = []
-    current: _List | None = None
-    subparagraph = 0
-    for block in blocks:
-        if isinstance(block, _Item):
-            if current is None:
-                current = _List("\n".join(run), max(subparagraph, 1))
-                lists.append(current)
-                run = []
-            if block.is_point:
-                current.items.append(block)
-        elif isinstance(block, (_Line, _Heading)):
-            subparagraph += 1
-            run.append(block.text)
-            current = None
-    return lists
-
-
-# --- document set-up -------------------------------------------------------------------
-
-
-def _load(html: str | bytes, doc: Document):
-    if isinstance(html, bytes):
-        try:
-            html = html.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise BadDocument(f"{_name(doc)} is not UTF-8 ({error}); save it as UTF-8") from None
-    # lxml refuses str input that carries an encoding declaration.
-    html = re.sub(r"^\s*<\?xml[^>]*\?>", "", html)
-    if not html.strip():
-        raise BadDocument(f"{_name(doc)} is empty; download the EUR-Lex HTML again")
-    try:
-        return lxml_html.document_fromstring(html)
-    except (etree.ParserError, ValueError) as error:
-        raise BadDocument(f"{_name(doc)} is not readable HTML ({error})") from None
-
-
-def _name(doc: Document) -> str:
-    return f"{doc.id}: {doc.file}" if doc.file else doc.id
-
-
-def _clean(root) -> None:
-    """Drop scripts, footnote markers and footnote texts, keeping the words around them."""
-    for element in list(root.iter(etree.Comment, etree.ProcessingInstruction)):
-        _drop(element)
-    for element in list(root.iter(*_DROP_TAGS)):
-        _drop(element)
-    for marker in root.xpath('//a[starts-with(@id, "ntc")]'):
-        _drop_marker(marker)
-    for note in root.xpath('//*[contains(concat(" ", @class, " "), " oj-note ")]'):
-        _drop(note)
-
-
-def _drop(element) -> None:
-    if element.getparent() is not None:
-        element.drop_tree()  # keeps the tail text
-
-
-def _drop_marker(marker) -> None:
-    """Remove a footnote marker " (12)"; "Council (12)," becomes "Council,"."""
-    tail = marker.tail or ""
-    previous = marker.getprevious()
-    before = (previous.tail if previous is not None else marker.getparent().text) or ""
-    if _PUNCT_AFTER_MARKER.match(tail) or not tail:
-        before = before.rstrip(" \t\n\u00a0")
-        tail = tail.lstrip(" \t\n\u00a0")
-    if previous is not None:
-        previous.tail = before
-    else:
-        marker.getparent().text = before
-    marker.tail = tail
-    marker.drop_tree()
-
-
-def _by_id(root, prefix: str) -> list:
-    return root.xpath(f'//*[starts-with(@id, "{prefix}")]')
-
-
 # --- emitting provisions ---------------------------------------------------------------
 
 
@@ -378,7 +121,7 @@ class _Out:
     def add(self, local: str, unit: Unit, text: str, *, parent: str = "", **fields) -> None:
         ref = self.ref(local)
         if ref in self.refs:
-            raise BadDocument(f"{_name(self.doc)}: two provisions are labelled {ref!r}")
+            raise BadDocument(f"{doc_name(self.doc)}: two provisions are labelled {ref!r}")
         self.refs.add(ref)
         anchor = fields.get("anchor", "")
         url = f"{self.doc.url}#{anchor}" if self.doc.url and anchor else self.doc.url
@@ -410,7 +153,7 @@ class _Where:
 
 def _emit_points(out: _Out, blocks: list, where: _Where) -> None:
     used: set[str] = set()
-    for group in _lists(blocks):
+    for group in point_lists(blocks):
         labels = {item.label for item in group.items}
         # A second list reusing labels (Article 43(1)) is cited by its subparagraph.
         subparagraph = group.subparagraph if labels & used else 0
@@ -419,10 +162,10 @@ def _emit_points(out: _Out, blocks: list, where: _Where) -> None:
             _emit_point(out, item, where, intro=group.intro, subparagraph=subparagraph)
 
 
-def _emit_point(out: _Out, item: _Item, where: _Where, *, intro: str, subparagraph: int) -> None:
+def _emit_point(out: _Out, item: Item, where: _Where, *, intro: str, subparagraph: int) -> None:
     local, fields = _point_ref(item, where, subparagraph)
     unit = Unit.DEFINITION if where.definitions and where.depth == 0 else where.unit
-    text = _text(item.blocks)
+    text = text_of(item.blocks)
     fields = {**where.fields, **fields, "anchor": item.anchor or where.fields.get("anchor", "")}
     term = _term(text, out.wording) if unit == Unit.DEFINITION else ""
     out.add(local, unit, text, parent=where.local, intro=intro, term=term, **fields)
@@ -430,7 +173,7 @@ def _emit_point(out: _Out, item: _Item, where: _Where, *, intro: str, subparagra
     _emit_points(out, item.blocks, child)
 
 
-def _point_ref(item: _Item, where: _Where, subparagraph: int) -> tuple[str, dict]:
+def _point_ref(item: Item, where: _Where, subparagraph: int) -> tuple[str, dict]:
     """The local ref of a point and the fields it sets (point, subpoint)."""
     label = item.label
     numeric = label[0].isdigit()
@@ -472,17 +215,17 @@ def _term(text: str, words: Wording) -> str:
 
 def _recitals(root, out: _Out) -> int:
     count = 0
-    for element in _by_id(root, "rct_"):
+    for element in by_id(root, "rct_"):
         number = element.get("id").removeprefix("rct_")
         if not number.isdigit():
             continue
-        blocks = _blocks(element)
-        if len(blocks) == 1 and isinstance(blocks[0], _Item):
+        blocks = blocks_of(element)
+        if len(blocks) == 1 and isinstance(blocks[0], Item):
             blocks = blocks[0].blocks  # drop the "(12)" label column
         out.add(
             f"Recital {number}",
             Unit.RECITAL,
-            _text(blocks),
+            text_of(blocks),
             recital=number,
             anchor=element.get("id"),
         )
@@ -496,7 +239,7 @@ def _recitals(root, out: _Out) -> int:
 def _articles(root, out: _Out) -> int:
     headings: dict[str, str] = {}
     count = 0
-    for element in _by_id(root, "art_"):
+    for element in by_id(root, "art_"):
         if "." in element.get("id"):
             continue
         chapter = _heading(element, _CHAPTER_ID, headings, out.wording)
@@ -520,8 +263,8 @@ def _heading(element, pattern: re.Pattern, cache: dict[str, str], words: Wording
 def _format_heading(container, words: Wording) -> str:
     label = container.xpath('./p[contains(@class, "oj-ti-section-1")]')
     title = container.xpath('./div[contains(@class, "eli-title")]')
-    label_text = _label_case(_norm(label[0].text_content())) if label else ""
-    title_text = _norm(title[0].text_content()) if title else ""
+    label_text = _label_case(norm(label[0].text_content())) if label else ""
+    title_text = norm(title[0].text_content()) if title else ""
     if words.sentence_case:
         title_text = _sentence_case(title_text, words.acronyms)
     return " — ".join(part for part in (label_text, title_text) if part)
@@ -552,11 +295,11 @@ def _sentence_case(title: str, acronyms: frozenset[str]) -> str:
 def _article(element, out: _Out, *, chapter: str, section: str) -> None:
     number = _article_number(element, out.wording)
     titles = element.xpath('./div[contains(@class, "eli-title")]')
-    title = _norm(titles[0].text_content()) if titles else ""
+    title = norm(titles[0].text_content()) if titles else ""
     local = f"Article {number}"
     base = {"article": number, "title": title, "chapter": chapter, "section": section}
-    blocks = _blocks(element)
-    out.add(local, Unit.ARTICLE, _text(blocks), anchor=element.get("id"), **base)
+    blocks = blocks_of(element)
+    out.add(local, Unit.ARTICLE, text_of(blocks), anchor=element.get("id"), **base)
     paragraphs = [c for c in element.iterchildren("div") if _PARAGRAPH_ID.match(c.get("id") or "")]
     if not paragraphs:
         definitions = title.lower() in out.wording.definitions
@@ -578,8 +321,8 @@ def _article_number(element, words: Wording) -> str:
 
 
 def _paragraph(element, out: _Out, article_local: str, base: dict) -> None:
-    blocks = _blocks(element)
-    text = _text(blocks)
+    blocks = blocks_of(element)
+    text = text_of(blocks)
     number_at_start = out.wording.paragraph
     match = number_at_start.match(text)
     number = match.group(1) if match else str(int(element.get("id").split(".")[1]))
@@ -588,9 +331,9 @@ def _paragraph(element, out: _Out, article_local: str, base: dict) -> None:
     out.add(
         local, Unit.ARTICLE, text, parent=article_local, paragraph=number, anchor=anchor, **base
     )
-    if blocks and isinstance(blocks[0], _Line):
+    if blocks and isinstance(blocks[0], Line):
         # The intro of the paragraph's points is its opening words, without "1. ".
-        blocks = [_Line(number_at_start.sub("", blocks[0].text, count=1)), *blocks[1:]]
+        blocks = [Line(number_at_start.sub("", blocks[0].text, count=1)), *blocks[1:]]
     fields = {**base, "paragraph": number, "anchor": anchor}
     _emit_points(out, blocks, _Where(local, Unit.ARTICLE, fields=fields))
 
@@ -600,7 +343,7 @@ def _paragraph(element, out: _Out, article_local: str, base: dict) -> None:
 
 def _annexes(root, out: _Out) -> int:
     count = 0
-    for element in _by_id(root, "anx_"):
+    for element in by_id(root, "anx_"):
         if "." not in element.get("id"):
             _annex(element, out)
             count += 1
@@ -610,16 +353,16 @@ def _annexes(root, out: _Out) -> int:
 def _annex(element, out: _Out) -> None:
     number = element.get("id").removeprefix("anx_")
     titles = element.xpath('./p[contains(@class, "oj-doc-ti")]')
-    title = " ".join(_norm(t.text_content()) for t in titles[1:])
+    title = " ".join(norm(t.text_content()) for t in titles[1:])
     local = f"Annex {number}"
     anchor = element.get("id")
-    blocks = _structure(_blocks(element), out.wording)
-    out.add(local, Unit.ANNEX, _text(blocks), title=title, annex=number, anchor=anchor)
+    blocks = _structure(blocks_of(element), out.wording)
+    out.add(local, Unit.ANNEX, text_of(blocks), title=title, annex=number, anchor=anchor)
     fields = {"annex": number, "title": title, "anchor": anchor}
     where = _Where(local, Unit.ANNEX, fields=fields, annex_base=local)
     run: list = []
     for block in [*blocks, None]:  # None flushes the last run of points
-        if isinstance(block, _Section) or block is None:
+        if isinstance(block, Section) or block is None:
             _emit_points(out, run, where)
             run = []
             if block is not None:
@@ -628,7 +371,7 @@ def _annex(element, out: _Out) -> None:
             run.append(block)
 
 
-def _annex_section(section: _Section, out: _Out, annex: _Where) -> None:
+def _annex_section(section: Section, out: _Out, annex: _Where) -> None:
     local = f"{annex.local}, Section {section.label}"
     name = f"Section {section.label}" + (f" — {section.title}" if section.title else "")
     anchor = section.anchor or annex.fields["anchor"]
@@ -636,7 +379,7 @@ def _annex_section(section: _Section, out: _Out, annex: _Where) -> None:
     out.add(
         local,
         Unit.ANNEX,
-        _text(section.blocks),
+        text_of(section.blocks),
         parent=annex.local,
         **{**fields, "title": section.title or annex.fields["title"]},
     )
@@ -647,26 +390,26 @@ def _structure(blocks: list, words: Wording) -> list:
     """Group an annex's flat blocks under its section and numbered-point headings."""
     out: list = []
     target = out  # where the next blocks go: the annex, a section or a headed point
-    section: _Section | None = None
+    section: Section | None = None
     for block in blocks:
-        if not isinstance(block, _Heading):
+        if not isinstance(block, Heading):
             target.append(block)
             continue
         sect = words.section_heading().match(block.text)
         numbered = _NUMBERED_HEADING.match(block.text)
         if sect:
-            section = _Section(sect.group(1), sect.group(2), [block.text], block.anchor)
+            section = Section(sect.group(1), sect.group(2), [block.text], block.anchor)
             out.append(section)
             target = section.blocks
         elif numbered:
-            item = _Item(f"{numbered.group(1)}.", [_Line(numbered.group(2))], block.anchor)
+            item = Item(f"{numbered.group(1)}.", [Line(numbered.group(2))], block.anchor)
             (section.blocks if section else out).append(item)
             target = item.blocks
         elif section is not None and not section.title and not section.blocks:
             section.title = block.text  # "Section 1" followed by its title line
             section.heads.append(block.text)
         else:
-            target.append(_Line(block.text))
+            target.append(Line(block.text))
     return out
 
 
@@ -678,14 +421,14 @@ def parse_eurlex(html: str | bytes, doc: Document) -> list[Provision]:
 
     Raises :class:`BadDocument` when the HTML holds no recitals or articles.
     """
-    root = _load(html, doc)
-    _clean(root)
+    root = load_html(html, doc)
+    clean(root)
     out = _Out(doc)
     recitals = _recitals(root, out)
     articles = _articles(root, out)
     if not recitals and not articles:
         raise BadDocument(
-            f"{_name(doc)} has no recitals or articles (no rct_N/art_N ids); "
+            f"{doc_name(doc)} has no recitals or articles (no rct_N/art_N ids); "
             "use the EUR-Lex HTML of the Official Journal text"
         )
     annexes = _annexes(root, out)

@@ -18,10 +18,10 @@ import tomlkit
 
 from kb.errors import BadDocument, DuplicateId, UnknownDocument
 from kb.records import Document, Kind
+from kb.safety import control_character
 
 PARSERS = ("eurlex_html", "formex", "guideline_pdf", "guideline_md")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _HEADER = """\
 # The documents of the knowledge base, one [[document]] table each.
 # Fields: id (stable, used in chunk ids), title, kind (regulation, amending_regulation,
@@ -56,10 +56,10 @@ def check_text(name: str, value: object) -> str:
     """
     if not isinstance(value, str):
         raise BadDocument(f"manifest field {name} must be text, got {value!r}")
-    bad = _CONTROL.search(value)
+    bad = control_character(value, multiline=False)
     if bad:
-        raise BadDocument(f"manifest field {name} contains a control character "
-                          f"(U+{ord(bad.group(0)):04X}) in {value!r}; remove it")
+        raise BadDocument(f"manifest field {name} contains a control character ({bad}) in "
+                          f"{value!r}; remove it")
     return value
 
 

@@ -9,7 +9,6 @@ sentence is verbatim text of the provision its ``[n]`` marker cites.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -36,6 +35,7 @@ from kb.obligations.dense import DenseModel, load_examples
 from kb.obligations.scenario import Checklist, scenario
 from kb.obligations.triggers import default_triggers
 from kb.records import LANGUAGES, Answer, Citation, Hit, Provision
+from kb.safety import control_character
 from kb.search.languages import detect, language_name
 from kb.search.multilingual import DEFAULT_SIGNALS, LANGS, Multilingual, Signals
 from kb.search.ranker import Ranker
@@ -50,7 +50,6 @@ ABSTAIN_TEXT = (
     "The indexed texts do not cover this question. Nothing in the AI Act, the GDPR or the "
     "Commission guidelines in this knowledge base answers it well enough to quote."
 )
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,11 +70,10 @@ def clean_question(question: str) -> tuple[str, str]:
     """
     if not isinstance(question, str):
         raise BadQuestion(f"A question must be text, got {type(question).__name__}.")
-    bad = _CONTROL.search(question)
+    bad = control_character(question)
     if bad:
         raise BadQuestion(
-            f"The question contains a control character (U+{ord(bad.group(0)):04X}); "
-            "remove it and ask again."
+            f"The question contains a control character ({bad}); remove it and ask again."
         )
     text = " ".join(question.split())
     if not text:

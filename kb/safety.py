@@ -54,6 +54,19 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     return buffer.getvalue()
 
 
+def control_character(text: str, *, multiline: bool = True) -> str:
+    """The first control character of ``text`` as "U+000B", or "" when there is none; tabs
+    and line breaks count only when not ``multiline``.
+
+    >>> control_character("a\\x0bb"), control_character("a\\nb")
+    ('U+000B', '')
+    >>> control_character("a\\tb", multiline=False)
+    'U+0009'
+    """
+    bad = (_CONTROL if multiline else _CONTROL_ONE_LINE).search(text)
+    return f"U+{ord(bad.group(0)):04X}" if bad else ""
+
+
 def check_field(name: str, value: object, limit: int, *, required: bool = False,
                 multiline: bool = False) -> str:
     """``value`` stripped, or BadInput naming ``name``: not text, empty when required,
@@ -67,10 +80,9 @@ def check_field(name: str, value: object, limit: int, *, required: bool = False,
     if not isinstance(value, str):
         raise BadInput(f"{name} must be text, got {type(value).__name__}")
     text = value.replace("\r\n", "\n").strip()
-    bad = (_CONTROL if multiline else _CONTROL_ONE_LINE).search(text)
+    bad = control_character(text, multiline=multiline)
     if bad:
-        raise BadInput(f"{name} contains a control character (U+{ord(bad.group(0)):04X}); "
-                       "remove it")
+        raise BadInput(f"{name} contains a control character ({bad}); remove it")
     if required and not text:
         raise BadInput(f"{name} must not be empty")
     if len(text) > limit:

@@ -2,7 +2,8 @@
 and shared state.
 
 ``get_assistant`` is the one cached, read-only :class:`kb.Assistant` shared by every session;
-admin actions that change the index call ``get_assistant.clear()``.  Pages render; the
+admin actions that change the index call ``get_assistant.clear()``.  Plain data a page
+looks up once (the catalogue's fact questions) is ``st.cache_data``.  Pages render; the
 knowledge base does the work.
 """
 
@@ -34,15 +35,21 @@ def get_assistant() -> Assistant:
     return Assistant.open(Settings.from_env())
 
 
+def setting_or_secret(value: str, secret: str) -> str:
+    """``value`` (a setting from the environment) if set, else the Streamlit secret named
+    ``secret``; "" when neither is."""
+    if value:
+        return value
+    try:
+        return str(st.secrets.get(secret, "") or "")
+    except (StreamlitSecretNotFoundError, FileNotFoundError):
+        return ""
+
+
 def reviewer_token(settings: Settings) -> str:
     """The register's reviewer token: ``KB_REVIEWER_TOKEN``, else ``reviewer_token`` in
     Streamlit secrets ("" disables reviewer actions)."""
-    if settings.reviewer_token:
-        return settings.reviewer_token
-    try:
-        return str(st.secrets.get("reviewer_token", "") or "")
-    except (StreamlitSecretNotFoundError, FileNotFoundError):
-        return ""
+    return setting_or_secret(settings.reviewer_token, "reviewer_token")
 
 
 def open_register() -> Register:

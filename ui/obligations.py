@@ -30,9 +30,10 @@ def role_label(role: str) -> str:
     return role.replace("_", " ").replace("gpai", "GPAI").capitalize()
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_data(show_spinner=False)
 def _fact_keys() -> dict[str, str]:
-    """Question text → fact key, for every fact of the catalogue."""
+    """Question text → fact key, for every fact of the catalogue (plain data: each caller
+    gets its own copy)."""
     return {f.question: f.key for spec in load_catalogue() for f in spec.conditions + spec.unless}
 
 

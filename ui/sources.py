@@ -11,12 +11,11 @@ import tempfile
 from pathlib import Path
 
 import streamlit as st
-from streamlit.errors import StreamlitSecretNotFoundError
 
 from ingest import maintain
 from kb import KbError, Kind, Settings
 from kb.answers.feedback import FeedbackStore, eval_jsonl, to_csv
-from ui import get_assistant
+from ui import get_assistant, setting_or_secret
 from ui.widgets import escape_markdown, token_entry
 
 SUFFIX_TYPES = sorted({s.lstrip(".") for suffixes in maintain.SUFFIXES.values()
@@ -25,12 +24,7 @@ SUFFIX_TYPES = sorted({s.lstrip(".") for suffixes in maintain.SUFFIXES.values()
 
 def configured_token(settings: Settings) -> str:
     """The admin token: ``KB_ADMIN_TOKEN``, else ``admin_token`` in Streamlit secrets."""
-    if settings.admin_token:
-        return settings.admin_token
-    try:
-        return str(st.secrets.get("admin_token", "") or "")
-    except (StreamlitSecretNotFoundError, FileNotFoundError):
-        return ""
+    return setting_or_secret(settings.admin_token, "admin_token")
 
 
 def _report_text(report: maintain.SyncReport) -> str:

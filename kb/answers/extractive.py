@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -64,22 +65,38 @@ def evidence(question: str, hits: list[Hit]) -> tuple[float, float]:
 
 def should_abstain(question: str, hits: list[Hit]) -> str:
     """Why the evidence is too weak to answer, or "" when it is strong enough."""
-    instructed = instruction_reason(question)
+    settled = settled_reason(hits, instruction_reason(question),
+                             lambda: off_topic_reason(question))
+    if settled is not None:
+        return settled
+    dense, coverage = evidence(question, hits)
+    return weak_evidence_reason(dense, coverage, legal_cue(question),
+                                min_dense=MIN_DENSE, weak_dense=WEAK_DENSE,
+                                min_coverage=MIN_COVERAGE, no_cue_dense=NO_CUE_DENSE)
+
+
+def settled_reason(hits: list[Hit], instructed: str, off_topic: Callable[[], str]) -> str | None:
+    """The abstention decided before the evidence is weighed: ``instructed`` (the question
+    gives the system instructions), "" when a passage is named by the question, no passage,
+    or ``off_topic()``; None when the evidence decides."""
     if instructed:
         return instructed
     if any(h.direct for h in hits):
         return ""
     if not hits:
         return "no passage matched"
-    off_topic = off_topic_reason(question)
-    if off_topic:
-        return off_topic
-    dense, coverage = evidence(question, hits)
-    if not legal_cue(question) and dense < NO_CUE_DENSE:
-        return f"no legal question asked and best passage similarity {dense:.2f} < {NO_CUE_DENSE}"
-    if dense < MIN_DENSE:
-        return f"best passage similarity {dense:.2f} < {MIN_DENSE}"
-    if dense < WEAK_DENSE and coverage < MIN_COVERAGE:
+    return off_topic() or None
+
+
+def weak_evidence_reason(dense: float, coverage: float, cue: bool, *, min_dense: float,
+                         weak_dense: float, min_coverage: float, no_cue_dense: float) -> str:
+    """Why evidence of this similarity and word coverage is too weak ("" if it is not): a
+    question without a legal ``cue`` must clear ``no_cue_dense``."""
+    if not cue and dense < no_cue_dense:
+        return f"no legal question asked and best passage similarity {dense:.2f} < {no_cue_dense}"
+    if dense < min_dense:
+        return f"best passage similarity {dense:.2f} < {min_dense}"
+    if dense < weak_dense and coverage < min_coverage:
         return f"similarity {dense:.2f} and word coverage {coverage:.2f} are both weak"
     return ""
 
@@ -127,22 +144,9 @@ class ExtractiveAnswerer:
         if reason:
             return Draft([], abstained=True, reason=reason, margin=margin)
         asked = Counter(content_words(question))
-        scored = []
-        for rank, hit in enumerate(hits[: self.passages]):
-            for position, (start, end) in enumerate(sentence_spans(hit.chunk.text)):
-                text = _strip_label(hit.chunk.text[start:end])
-                if len(text.split()) < 4:
-                    continue
-                score = self._score(text, asked, expansion) + 1.5 / (rank + 1)
-                if hit.direct:
-                    score += 3.0 / (position + 1)
-                scored.append((score, rank, position, text))
-        chosen = _choose(scored)
-        # Passages in rank order, sentences in document order: leading with the best-matching
-        # sentence instead was tried and put exceptions before the rule they qualify.
-        chosen.sort(key=lambda item: (item[1], item[2]))
-        return Draft([Sentence(text, rank + 1) for _, rank, _, text in chosen], abstained=False,
-                     margin=margin)
+        sentences = pick_sentences(hits[: self.passages],
+                                   lambda text, _hit: self._score(text, asked, expansion))
+        return Draft(sentences, abstained=False, margin=margin)
 
     def _score(self, sentence: str, asked: Counter, expansion: str) -> float:
         present = set(words(sentence))
@@ -154,6 +158,32 @@ class ExtractiveAnswerer:
 def _strip_label(text: str) -> str:
     """Drop a leading "1." or "(a)" label: the rest is still a verbatim slice."""
     return _LEADING_LABEL.sub("", text, count=1)
+
+
+def pick_sentences(hits: list[Hit], score: Callable[[str, Hit], float], *,
+                   strip: Callable[[str], str] = _strip_label) -> list[Sentence]:
+    """The verbatim sentences to answer with from ``hits`` (the passages to quote from, in
+    rank order), each marked with its passage's number.
+
+    A sentence (its leading label dropped by ``strip``, at least 4 words) is worth
+    ``score(sentence, hit)`` plus a bonus for its passage's rank and, in a passage named by
+    the question, for its position; :func:`_choose` keeps the best.
+    """
+    scored = []
+    for rank, hit in enumerate(hits):
+        for position, (start, end) in enumerate(sentence_spans(hit.chunk.text)):
+            text = strip(hit.chunk.text[start:end])
+            if len(text.split()) < 4:
+                continue
+            value = score(text, hit) + 1.5 / (rank + 1)
+            if hit.direct:
+                value += 3.0 / (position + 1)
+            scored.append((value, rank, position, text))
+    chosen = _choose(scored)
+    # Passages in rank order, sentences in document order: leading with the best-matching
+    # sentence instead was tried and put exceptions before the rule they qualify.
+    chosen.sort(key=lambda item: (item[1], item[2]))
+    return [Sentence(text, rank + 1) for _, rank, _, text in chosen]
 
 
 def _choose(scored: list[tuple]) -> list[tuple]:

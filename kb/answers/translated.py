@@ -21,10 +21,15 @@ from collections import Counter
 from collections.abc import Iterable
 
 from kb.answers import scope, scope_i18n
-from kb.answers.extractive import MAX_SENTENCES, Draft, evidence
-from kb.records import Hit, Sentence
+from kb.answers.extractive import (
+    Draft,
+    evidence,
+    pick_sentences,
+    settled_reason,
+    weak_evidence_reason,
+)
+from kb.records import Hit
 from kb.search.languages import tokenize
-from kb.text import sentence_spans
 
 # Abstention thresholds for a bridged question (the English model's cosine similarity to the
 # English search question, and the share of its words in the best passage): the English values
@@ -42,24 +47,16 @@ def abstain_reason(question: str, lang: str, english: str, hits: list[Hit]) -> s
     is strong enough); ``hits`` are retrieval's (English) passages for ``english``."""
     instructed = (scope_i18n.instruction_reason(question, lang)
                   or scope.instruction_reason(question))
-    if instructed:
-        return instructed
-    if any(h.direct for h in hits):
-        return ""
-    if not hits:
-        return "no passage matched"
-    off_topic = scope_i18n.off_topic_reason(question, lang)
-    if off_topic:
-        return off_topic
+    settled = settled_reason(hits, instructed,
+                             lambda: scope_i18n.off_topic_reason(question, lang))
+    if settled is not None:
+        return settled
     dense, coverage = evidence(english, hits)
-    cue = scope_i18n.legal_cue(question, lang) or scope.legal_cue(question)  # --lang de on
-    if not cue and dense < NO_CUE_DENSE:  # an English question: its English cues count too
-        return f"no legal question asked and best passage similarity {dense:.2f} < {NO_CUE_DENSE}"
-    if dense < MIN_DENSE:
-        return f"best passage similarity {dense:.2f} < {MIN_DENSE}"
-    if dense < WEAK_DENSE and coverage < MIN_COVERAGE:
-        return f"similarity {dense:.2f} and word coverage {coverage:.2f} are both weak"
-    return ""
+    # --lang de on an English question: its English cues count too.
+    cue = scope_i18n.legal_cue(question, lang) or scope.legal_cue(question)
+    return weak_evidence_reason(dense, coverage, bool(cue), min_dense=MIN_DENSE,
+                                weak_dense=WEAK_DENSE, min_coverage=MIN_COVERAGE,
+                                no_cue_dense=NO_CUE_DENSE)
 
 
 class TranslatedAnswerer:
@@ -93,21 +90,13 @@ class TranslatedAnswerer:
         """The best sentences of the top passages (abstention is decided before, by
         :func:`abstain_reason`)."""
         asked = {lang: Counter(tokenize(question, lang)), "en": Counter(tokenize(english, "en"))}
-        scored = []
-        for rank, hit in enumerate(hits[: self.passages]):
+
+        def score(text: str, hit: Hit) -> float:  # in the language the passage is shown in
             shown = hit.provision.lang
-            wanted = asked.get(shown) or Counter()
-            for position, (start, end) in enumerate(sentence_spans(hit.chunk.text)):
-                text = _strip_label(hit.chunk.text[start:end])
-                if len(text.split()) < 4:
-                    continue
-                score = self._score(text, wanted, shown) + 1.5 / (rank + 1)
-                if hit.direct:
-                    score += 3.0 / (position + 1)
-                scored.append((score, rank, position, text))
-        chosen = _choose(scored)
-        chosen.sort(key=lambda item: (item[1], item[2]))
-        return Draft([Sentence(text, rank + 1) for _, rank, _, text in chosen], abstained=False)
+            return self._score(text, asked.get(shown) or Counter(), shown)
+
+        return Draft(pick_sentences(hits[: self.passages], score, strip=_strip_label),
+                     abstained=False)
 
     def _score(self, sentence: str, asked: Counter, lang: str) -> float:
         present = set(tokenize(sentence, lang))
@@ -118,21 +107,3 @@ class TranslatedAnswerer:
 def _strip_label(text: str) -> str:
     """Drop a leading "(1)", "1." or "a)" label: the rest is still a verbatim slice."""
     return _LEADING_LABEL.sub("", text, count=1)
-
-
-def _choose(scored: list[tuple]) -> list[tuple]:
-    """At most MAX_SENTENCES, at most two per passage, nothing much weaker than the best
-    (the rule of the English answerer)."""
-    scored = sorted(scored, reverse=True)
-    if not scored:
-        return []
-    best = scored[0][0]
-    chosen, per_passage = [], Counter()
-    for item in scored:
-        score, rank = item[0], item[1]
-        if len(chosen) == MAX_SENTENCES or score < 0.45 * best:
-            break
-        if per_passage[rank] < 2:
-            chosen.append(item)
-            per_passage[rank] += 1
-    return chosen

@@ -310,6 +310,17 @@ def parents(local: str) -> list[str]:
             return chain
 
 
+def ref_match(given: str, gold: str) -> bool:
+    """Equal, or one nests the other ("Annex III, point 4" vs "Annex III, point 4(a)").
+
+    >>> ref_match("Annex III, point 4(a)", "Annex III, point 4"), ref_match("Article 5(1)(b)",
+    ...     "Article 5(1)(ba)")
+    (True, False)
+    """
+    return given == gold or gold.startswith((given + "(", given + ",")) or given.startswith(
+        (gold + "(", gold + ","))
+
+
 def local_label(ref: str, doc: Document | None) -> str:
     """A ref without its document's name, for tables of contents ("para. 12").
 

@@ -22,6 +22,7 @@ from kb.obligations.catalogue import ROLES, Obligation, obligation_json
 from kb.obligations.dense import DenseModel, Embed
 from kb.obligations.scenario import GROUPS, ChecklistItem, checklist_items
 from kb.obligations.triggers import Catalogue, Evidence, TriggerSpec, default_triggers
+from kb.safety import control_character
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,6 @@ TIERS = ("prohibited", "high_risk", "limited", "minimal")
 RISK_LEVELS = (*TIERS, "unclear")
 MAX_DESCRIPTION_CHARS = 5000
 DEFAULT_ROLE = "deployer"
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _YES, _NO = ("yes", "true", "y", "1"), ("no", "false", "n", "0")
 # Derogation of Annex III systems (Article 6(3)) and its profiling rule (third subparagraph).
 _DEROGATION = "Article 6(3)"
@@ -128,10 +128,10 @@ def clean_description(description: object) -> str:
     """The description with whitespace collapsed, or BadQuestion naming what is wrong."""
     if not isinstance(description, str):
         raise BadQuestion(f"A description must be text, got {type(description).__name__}.")
-    bad = _CONTROL.search(description)
+    bad = control_character(description)
     if bad:
-        raise BadQuestion(f"The description contains a control character "
-                          f"(U+{ord(bad.group(0)):04X}); remove it and try again.")
+        raise BadQuestion(f"The description contains a control character ({bad}); remove it "
+                          "and try again.")
     text = " ".join(description.split())
     if not text:
         raise BadQuestion("Please describe the AI system, e.g. 'We use a chatbot to answer "

@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from kb.errors import KbError
+from kb.jsonlines import parse_lines, read_lines
+from kb.law.refs import ref_match
 from kb.obligations.triggers import Catalogue, Evidence, TriggerSpec
 
 log = logging.getLogger(__name__)
@@ -57,32 +59,11 @@ class Example:
 def load_examples(path: Path | str = EXAMPLES_PATH) -> list[Example]:
     """The labelled descriptions of ``path`` (JSON lines, eval/SYSTEMS.md format)."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise KbError(f"cannot read the assessment examples {path}: {exc.strerror}") from None
-    out = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            out.append(Example(row["id"], row["description"], tuple(row["tiers"]),
-                               tuple(row.get("deciding") or ())))
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise KbError(f"{path.name}, line {number}: not a labelled system ({exc})") from None
-    return out
-
-
-def ref_match(given: str, gold: str) -> bool:
-    """Equal, or one nests the other ("Annex III, point 4" vs "Annex III, point 4(a)").
-
-    >>> ref_match("Annex III, point 4(a)", "Annex III, point 4"), ref_match("Article 5(1)(b)",
-    ...     "Article 5(1)(ba)")
-    (True, False)
-    """
-    return given == gold or gold.startswith((given + "(", given + ",")) or given.startswith(
-        (gold + "(", gold + ","))
+    lines = read_lines(path, "the assessment examples")
+    return [example for _, example in parse_lines(
+        lines, lambda row: Example(row["id"], row["description"], tuple(row["tiers"]),
+                                   tuple(row.get("deciding") or ())),
+        source=path.name, what="a labelled system")]
 
 
 def label(example: Example, spec: TriggerSpec) -> int | None:

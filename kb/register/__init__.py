@@ -6,7 +6,9 @@ compliance both sign.
     entry = register.add(name="Claims bot", description="...", owner="CX claims")
 
 ``store`` owns the SQLite file, ``records`` the frozen records and field limits,
-``workflow`` the review statuses, ``register`` the typed API, ``export`` CSV, Markdown and
+``workflow`` the review statuses, ``register`` the typed API (the owner's and reviewer's
+actions) over ``core`` (reading, the steps every change shares), ``recheck`` (rechecks,
+amendment impact, deadlines) and ``backup`` (dump and restore), ``export`` CSV, Markdown and
 JSON (and import), ``cli`` the ``python -m kb register`` commands.
 """
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -135,6 +136,21 @@ def _entry_out(entry: Entry, as_json: bool) -> None:
         click.echo(format_entry(entry))
 
 
+def _act(system_id: int, by: str, as_json: bool, action: Callable[[Register, str], Entry],
+         message: Callable[[Entry], str]) -> None:
+    """Do ``action(register, by)`` on a system, ``by`` defaulting to its owning team; print
+    the entry's JSON (``--json``) or ``message(entry)``."""
+    try:
+        register_ = _open()
+        entry = action(register_, _owner_if(register_, system_id, by))
+    except KbError as error:
+        _fail(error)
+    if as_json:
+        _echo_json(entry.to_dict())
+    else:
+        click.echo(message(entry))
+
+
 @click.group()
 def register() -> None:
     """Keep the register of AI systems: add, review, recheck and export.
@@ -243,14 +259,9 @@ def submit(system_id: int, comment: str, by: str, as_json: bool) -> None:
 
     Example: python -m kb register submit 3 --by "Ann Lee"
     """
-    try:
-        register_ = _open()
-        entry = register_.submit(system_id, by=_owner_if(register_, system_id, by),
-                                 comment=comment)
-    except KbError as error:
-        _fail(error)
-    _entry_out(entry, as_json) if as_json else click.echo(
-        f"System {system_id} submitted for review.")
+    _act(system_id, by, as_json,
+         lambda register_, by: register_.submit(system_id, by=by, comment=comment),
+         lambda entry: f"System {system_id} submitted for review.")
 
 
 @register.command()
@@ -287,13 +298,9 @@ def reopen(system_id: int, comment: str, by: str, as_json: bool) -> None:
 
     Example: python -m kb register reopen 3 --comment "New channel" --by "Ann Lee"
     """
-    try:
-        register_ = _open()
-        entry = register_.reopen(system_id, by=_owner_if(register_, system_id, by),
-                                 comment=comment)
-    except KbError as error:
-        _fail(error)
-    _entry_out(entry, as_json) if as_json else click.echo(f"System {system_id}: draft.")
+    _act(system_id, by, as_json,
+         lambda register_, by: register_.reopen(system_id, by=by, comment=comment),
+         lambda entry: f"System {system_id}: draft.")
 
 
 @register.command()
@@ -310,14 +317,10 @@ def tick(system_id: int, obligation: str, evidence: str, link: str, undo: bool, 
 
     Example: python -m kb register tick 3 ai-literacy-measures --evidence "Training held"
     """
-    try:
-        register_ = _open()
-        entry = register_.tick(system_id, obligation, by=_owner_if(register_, system_id, by),
-                               done=not undo, evidence=evidence, link=link)
-    except KbError as error:
-        _fail(error)
-    _entry_out(entry, as_json) if as_json else click.echo(
-        f"System {system_id}: {obligation} {'unticked' if undo else 'ticked'}.")
+    _act(system_id, by, as_json,
+         lambda register_, by: register_.tick(system_id, obligation, by=by, done=not undo,
+                                              evidence=evidence, link=link),
+         lambda entry: f"System {system_id}: {obligation} {'unticked' if undo else 'ticked'}.")
 
 
 @register.command()
@@ -347,12 +350,9 @@ def update(system_id, name, owner, contact, vendor, channels, countries, use, by
         changes["channels"] = list(channels)
     if countries:
         changes["countries"] = list(countries)
-    try:
-        register_ = _open()
-        entry = register_.update(system_id, by=_owner_if(register_, system_id, by), **changes)
-    except KbError as error:
-        _fail(error)
-    _entry_out(entry, as_json) if as_json else click.echo(f"System {system_id} updated.")
+    _act(system_id, by, as_json,
+         lambda register_, by: register_.update(system_id, by=by, **changes),
+         lambda entry: f"System {system_id} updated.")
 
 
 @register.command()
@@ -365,12 +365,9 @@ def comment(system_id: int, text: str, by: str, as_json: bool) -> None:
 
     Example: python -m kb register comment 3 "Vendor contract signed" --by "Ann Lee"
     """
-    try:
-        register_ = _open()
-        entry = register_.comment(system_id, by=_owner_if(register_, system_id, by), text=text)
-    except KbError as error:
-        _fail(error)
-    _entry_out(entry, as_json) if as_json else click.echo(f"System {system_id}: comment added.")
+    _act(system_id, by, as_json,
+         lambda register_, by: register_.comment(system_id, by=by, text=text),
+         lambda entry: f"System {system_id}: comment added.")
 
 
 @register.command()
@@ -388,16 +385,12 @@ def reassess(system_id, description, role, facts, as_of, comment, by, as_json) -
 
     Example: python -m kb register reassess 3 --by "Ann Lee"
     """
-    try:
-        register_ = _open()
-        entry = register_.reassess(system_id, by=_owner_if(register_, system_id, by),
-                                   comment=comment, description=description, role=role,
-                                   facts=_facts(facts), as_of=as_of)
-    except KbError as error:
-        _fail(error)
-    _entry_out(entry, as_json) if as_json else click.echo(
-        f"System {system_id}: new assessment #{entry.snapshot.id} "
-        f"({tier_label(entry.system.risk_level)}), back to draft.")
+    _act(system_id, by, as_json,
+         lambda register_, by: register_.reassess(system_id, by=by, comment=comment,
+                                                  description=description, role=role,
+                                                  facts=_facts(facts), as_of=as_of),
+         lambda entry: f"System {system_id}: new assessment #{entry.snapshot.id} "
+                       f"({tier_label(entry.system.risk_level)}), back to draft.")
 
 
 @register.command()
