@@ -84,6 +84,8 @@ def test_register_table_renders_in_the_browser(register_server):
             # Opening a system shows its page with the quoted law.
             page.goto(f"{register_server}/register?system=1", timeout=60_000)
             page.get_by_text("Annex III, point 5(b)").first.wait_for(timeout=120_000)
+            # The page renders top to bottom; the decision log is its last section.
+            page.get_by_text("Decision log").first.wait_for(timeout=120_000)
             body = page.locator("[data-testid=stMain]").inner_text()
             assert "AI systems intended to be used to evaluate the creditworthiness" in body
             assert "Decision log" in body

@@ -278,6 +278,8 @@ def test_thresholds_file_records_the_issue_targets_for_every_gated_metric():
     targets = {**{k: v for k, v in data["min"].items() if k.startswith("target_")},
                **{k: v for k, v in data["max"].items() if k.startswith("target_")}}
     assert targets == {
+        "target_article_hit_1": 0.75, "target_lead_article_hit": 0.75,
+        "target_provision_hit_1": 0.60,
         "target_article_hit_5": 0.95, "target_article_mrr": 0.85,
         "target_provision_hit_5": 0.85, "target_citation_validity": 1.0,
         "target_abstention_recall": 0.95, "target_false_abstention": 0.05,
