@@ -464,10 +464,9 @@ def languages(rounds: int) -> None:
                "these cores)")
 
 
-if __name__ == "__main__":
-    cli()
-
-
 from eval.bench_live import live  # noqa: E402 - the running app's numbers (issue 11)
 
 cli.add_command(live)
+
+if __name__ == "__main__":
+    cli()
