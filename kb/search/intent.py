@@ -15,7 +15,7 @@ _WHEN = re.compile(
     r"\b(?:since when|from when|by when|until when|from (?:what|which) date|what date|"
     r"deadlines?|timeline|transition(?:al)? period|grace period|appl(?:y|ies) from|"
     r"start(?:s|ing)? to apply|enters? into force|come into (?:force|effect)|take effect|"
-    r"how long do we have|kicks? in|already (?:appl(?:y|ies)|in force|banned|prohibited)|"
+    r"how long do we have(?!\s+to\s+(?:keep|retain|store|hold|archive))|kicks? in|already (?:appl(?:y|ies)|in force|banned|prohibited)|"
     r"appl(?:y|ies) (?:today|yet|now)|(?:not )?yet (?:in force|applicable)|"
     r"(?:appl(?:y|ies)|applicable) (?:on|since|as of)|"
     r"\d{1,2} (?:January|February|March|April|May|June|July|August|September|October|"
@@ -109,5 +109,7 @@ def asks_when(question: str) -> bool:
     (True, False)
     >>> asks_when("When is a solely automated decision allowed under the GDPR?")
     False
+    >>> asks_when("How long do we have to keep the logs?"), asks_when("How long do we have left?")
+    (False, True)
     """
     return bool(_WHEN.search(question))
