@@ -23,6 +23,7 @@ from kb.search.retrieval import (
     defined_term_asked,
     diversify,
     expand,
+    law_early,
     load_synonyms,
     parents_of,
     pin,
@@ -349,3 +350,21 @@ def test_pin_puts_the_catalogue_ref_second_when_it_was_left_out():
     assert pin(chosen, hits, ["Recital 132"], 3) == chosen  # already there
     assert pin(chosen, hits, ["Article 99"], 3) == chosen  # not retrieved at all
     assert pin(chosen[:1], hits, ["Article 50(4)"], 1) == chosen[:1]  # no room for a second
+
+
+def test_the_law_is_cited_among_the_first_three_when_guidance_ranks_first():
+    def binding(h: Hit) -> bool:
+        return h.provision.doc_id == "eu-ai-act"
+
+    guidance = [hit(f"para. {n}", doc_id="guideline") for n in (254, 249, 241, 255)]
+    chosen = [*guidance, hit("Article 5(1)(f)")]
+    assert refs(law_early(chosen, chosen, binding)) == [
+        "para. 254", "para. 249", "Article 5(1)(f)", "para. 241", "para. 255"]
+    # From outside the results too: it takes the third place and the last one drops out.
+    outside = [*guidance, hit("Article 5(1)(f)")]
+    assert refs(law_early(guidance, outside, binding)) == [
+        "para. 254", "para. 249", "Article 5(1)(f)", "para. 241"]
+    # Nothing moves when the law is already among the first three, or there is none.
+    ahead = [guidance[0], hit("Article 5(1)(f)"), *guidance[1:]]
+    assert law_early(ahead, ahead, binding) == ahead
+    assert law_early(guidance, guidance, binding) == guidance

@@ -51,6 +51,7 @@ POOL = 40  # candidates per list
 DENSE_SLACK = 30  # extra dense candidates, for those dropped as not in force on the date
 GUIDE_THRESHOLD = 0.45  # cosine a team-written guide needs to point retrieval at its refs
 PER_ARTICLE = 2  # diversity: at most this many passages of one article in the results
+LAW_WITHIN = 3  # the best provision of an act is among the first this many results
 # Rank multiplier per document kind (see Retriever._prior).
 KIND_PRIOR = {"regulation": 1.0, "amending_regulation": 0.6, "guideline": 0.85}
 # Where the AI Act says from when its provisions apply (Article 113) and the transitional
@@ -352,7 +353,8 @@ class Retriever:
                 for i in dict.fromkeys([*routed, *lists.direct, *ranked_ids])]
         hits = [h for h in hits if h is not None]
         log.debug("retrieved %s", [(h.provision.ref, round(h.score, 4)) for h in hits[:top_k]])
-        return pin(diversify(hits, top_k), hits, list(hint_refs[:1]), top_k)
+        chosen = pin(diversify(hits, top_k), hits, list(hint_refs[:1]), top_k)
+        return law_early(chosen, hits, self._binding)
 
     def _routed(self, asked: Intent, ranked_ids: list[str], as_of: str,
                 table: Sequence[ApplicationRule]) -> list[str]:
@@ -389,6 +391,12 @@ class Retriever:
         already in the consolidated act) rank a little lower than the acts themselves."""
         doc = self.library.documents.get(doc_id)
         return KIND_PRIOR.get(doc.kind.value, 0.85) if doc else 1.0
+
+    def _binding(self, hit: Hit) -> bool:
+        """Whether a hit quotes an act's enacting terms (the AI Act or another regulation),
+        not guidance, a recital or the amending act's own instructions."""
+        return hit.provision.unit is not Unit.RECITAL and \
+            _doc_kind(self.library.documents.get(hit.provision.doc_id)) in ("act", "other_act")
 
     def _published(self, doc_id: str, as_of: str) -> bool:
         """A document adopted after the as-of date cannot be cited for that date."""
@@ -516,6 +524,22 @@ def pin(chosen: list[Hit], hits: list[Hit], refs: list[str], top_k: int) -> list
         if found is not None and top_k > 1:
             chosen = [*chosen[:1], found, *chosen[1:]][:top_k]
     return chosen
+
+
+def law_early(chosen: list[Hit], hits: list[Hit], binding, within: int = LAW_WITHIN) -> list[Hit]:
+    """Guidance may rank first, but the law it explains is cited among the first ``within``:
+    when none of them quotes an act, the best-ranked act provision (further down, or just
+    outside the results) takes place ``within``, and the rest move down one."""
+    if len(chosen) < within or any(binding(h) for h in chosen[:within]):
+        return chosen
+    taken = {(h.provision.doc_id, h.provision.ref) for h in chosen[:within - 1]}
+    found = next((h for h in hits if binding(h) and
+                  (h.provision.doc_id, h.provision.ref) not in taken), None)
+    if found is None:
+        return chosen
+    rest = [h for h in chosen[within - 1:] if h.provision.ref != found.provision.ref or
+            h.provision.doc_id != found.provision.doc_id]
+    return [*chosen[:within - 1], found, *rest][:len(chosen)]
 
 
 def article_key(p: Provision) -> str:
