@@ -297,7 +297,7 @@ def _throughput(url: str, questions: list[str], clients: int) -> tuple[float, in
 @click.option("--clients", default=10, show_default=True, help="Concurrent clients.")
 @click.option("--rounds", default=3, show_default=True,
               help="Alternated rounds of each latency and throughput measurement.")
-@click.option("--workers", default=1, show_default=True, help="python -m kb serve --workers.")
+@click.option("--workers", default=2, show_default=True, help="python -m kb serve --workers.")
 def api(count: int, clients: int, rounds: int, workers: int) -> None:
     """HTTP /ask against in-process ask (same run), throughput, start-up to first answer."""
     import httpx

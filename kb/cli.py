@@ -317,8 +317,9 @@ def assess(description: str | None, batch, role: str | None, facts: tuple[str, .
               help="Interface to listen on (0.0.0.0 for every interface).")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535),
               help="TCP port.")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 16),
-              help="Server processes, each with its own model and index in memory.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 16),
+              help="Server processes, each with its own model and index in memory (about "
+                   "0.9 GB); answers are mostly Python, so one per core serves most.")
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the HTTP API (OpenAPI docs at /docs); KB_API_TOKEN requires a bearer token.
 
