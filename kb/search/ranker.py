@@ -51,7 +51,7 @@ FEATURES: tuple[str, ...] = (
     "def_x_definition", "when_x_timing", "penalty_x_penalties", "gdpr_x_other_act",
     "guidance_x_guideline", "allowed_x_prohibitions", "transparency_x_art50",
     "no_gdpr_x_other_act", "no_guidance_x_guideline", "cited_by_leaders",
-    "article_cited_by_leaders", "guided_rr", "guided_article",
+    "article_cited_by_leaders", "guided_rr", "guided_article", "title_in_question",
 )
 
 
@@ -96,6 +96,7 @@ def features(lists, candidates: dict[str, Candidate], intent: Intent,
     leading = [i for i, _ in dense[:10]] + [i for i, _ in lists.lexical[:10]]
     support = Counter(candidates[i].article for i in dict.fromkeys(leading) if i in candidates)
     asked = set(content_words(lists.question + " " + lists.expansion))
+    typed = set(content_words(lists.question))  # without the expansion
     # Guidance and recitals among the leading passages point at the binding provisions they
     # explain: a provision they cite gains their support.
     ranked = sorted(rrf, key=lambda i: (-rrf[i], i))
@@ -136,6 +137,9 @@ def features(lists, candidates: dict[str, Candidate], intent: Intent,
             sum(_related(ref, c.provision.ref) for ref in cited) / 5.0,
             cited_articles.get(c.article, 0) / 5.0 if c.doc_kind == "act" else 0.0,
             _rr(guided_rank.get(chunk_id)), float(c.article in guided_articles),
+            # The question repeats the whole title of the candidate's article ("obligations
+            # of providers of high-risk AI systems" is Article 16's).
+            float(len(title_words) >= 2 and title_words <= typed),
         ]
         out[chunk_id] = vector
     return out

@@ -455,6 +455,11 @@ def _doc_kind(doc: Document | None) -> str:
 _ABOUT_GUIDANCE = re.compile(r"\bguidelines?\b|\bguidance\b", re.IGNORECASE)
 
 
+# "... under the AI Act", "... according to the EU AI Act", "... for the purposes of this
+# Regulation": where a definition question names the act.
+_IN_THE_ACT = (r"(?:\s+(?:under|in|according\s+to|within\s+the\s+meaning\s+of|for\s+the\s+"
+               r"purposes\s+of)\s+(?:the\s+|this\s+)?(?:eu\s+)?(?:ai\s+act|artificial\s+"
+               r"intelligence\s+act|regulation))?")
 _DEFINITION_QUESTION = re.compile(
     r"^(?:(?:what|who)\s+(?:is|are)\s+(?:an?\s+|the\s+)?|define\s+(?:an?\s+|the\s+)?|"
     r"(?:what|who)\s+(?:counts|qualifies)\s+as\s+(?:an?\s+|the\s+)?|"
@@ -462,12 +467,12 @@ _DEFINITION_QUESTION = re.compile(
     r"what\s+does\s+(?:the\s+)?(?:term\s+)?|definition\s+of\s+(?:an?\s+|the\s+)?|"
     r"meaning\s+of\s+(?:an?\s+|the\s+)?)"
     r"[‘'\"“]?([a-z][a-z -]{1,60}?)[’'\"”]?(?:\s+mean)?"
-    r"(?:\s+(?:under|in)\s+the\s+ai\s+act)?\s*\??$",
+    + _IN_THE_ACT + r"\s*\??$",
     re.IGNORECASE,
 )
 _HOW_DEFINED = re.compile(
     r"^how\s+(?:is|are)\s+(?:an?\s+|the\s+)?[‘'\"“]?([a-z][a-z -]{1,60}?)[’'\"”]?\s+defined"
-    r"(?:\s+(?:under|in)\s+the\s+ai\s+act)?\s*\??$",
+    + _IN_THE_ACT + r"\s*\??$",
     re.IGNORECASE,
 )
 
@@ -490,6 +495,8 @@ def defined_term_asked(question: str) -> str:
     'general-purpose AI model'
     >>> defined_term_asked("How is an importer defined in the AI Act?")
     'importer'
+    >>> defined_term_asked("What is an AI system according to the EU AI Act?")
+    'AI system'
     """
     match = (_DEFINITION_QUESTION.match(question.strip()) or _HOW_DEFINED.match(question.strip())
              or _DEFINES.search(question))
