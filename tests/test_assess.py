@@ -387,3 +387,24 @@ def test_every_reason_on_the_full_corpus_is_the_official_wording(full_assistant)
     for text in [NUDIFY] + [case[1] for case in ARTICLE_5 + ANNEX_III + ARTICLE_50]:
         for reason in full_assistant.assess(text).reasons:
             assert full_assistant.verify(reason.ref, reason.text).ok, reason.ref
+
+
+def test_the_closest_calls_of_the_learned_combiner_are_reported_as_considered():
+    from kb.obligations.assess import _resembling
+
+    catalogue = default_triggers()
+    first, second, third = catalogue.triggers[:3]
+    chance = {first.id: 0.30, second.id: 0.90, third.id: 0.20}
+    # Best first, at most two, only at or above the floor, never one that fired.
+    assert _resembling(catalogue, chance, set(), 0.25) == [second, first]
+    assert _resembling(catalogue, chance, {second.id}, 0.25) == [first]
+    assert _resembling(catalogue, chance, set(), 0.95) == []
+
+
+def test_a_minimal_system_like_a_high_risk_one_says_which_provision_was_weighed(assistant):
+    a = assistant.assess("A tool for judges that searches past rulings by keyword and lists "
+                         "them by date; it does not suggest outcomes or interpret the facts.")
+    assert a.risk_level == "minimal"
+    weighed = {c.ref: c.why for c in a.exceptions_considered}
+    assert "Annex III, point 8(a)" in weighed
+    assert weighed["Annex III, point 8(a)"].startswith("Annex III, point 8(a) was considered")

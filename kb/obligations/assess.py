@@ -271,6 +271,8 @@ def assess(
 
     ids = {f.spec.id for f in fired}
     given_refs = {f.spec.ref for f in fired}
+    if dense is not None and not not_ai:
+        near += _resembling(catalogue, chance, ids, dense.threshold / 2)
     for spec in near:
         if spec.ref not in given_refs and spec.ref not in considered:
             missing = [g for g in spec.all if not evidence.has(g)]
@@ -311,7 +313,19 @@ def _applies(spec: TriggerSpec, evidence: Evidence, p: float | None,
             and present.count(False) <= dense.max_missing and not denied)
 
 
+def _resembling(catalogue: Catalogue, chance: Mapping[str, float], fired: set[str],
+                floor: float, *, top: int = 2) -> list[TriggerSpec]:
+    """Triggers that did not fire although the learned combiner finds the description
+    halfway or more like their cases: the closest calls, reported as considered."""
+    close = sorted((p, spec.id, spec) for spec in catalogue.triggers
+                   if spec.id not in fired and (p := chance.get(spec.id, 0.0)) >= floor)
+    return [spec for _, _, spec in reversed(close[-top:])]
+
+
 def _near_miss_why(spec: TriggerSpec, missing: Sequence[str]) -> str:
+    if not missing:
+        return (f"{spec.ref} was considered, as the description resembles the cases it "
+                "covers, but not every condition it sets is met.")
     shown = " or ".join(m.replace("|", " or ").replace("_", " ") for m in missing)
     return (f"{spec.ref} was considered but does not apply: the description does not show "
             f"{shown}.")
