@@ -49,6 +49,24 @@ def test_out_of_scope_questions_abstain(assistant, question):
     assert answer.related  # closest passages offered, not cited
 
 
+@pytest.mark.parametrize(("question", "act"), [
+    ("What does the NIS2 Directive require for incident reporting?", "NIS2 Directive"),
+    ("Does the Digital Services Act require us to publish transparency reports?",
+     "Digital Services Act"),
+    ("What are the cookie consent rules under the ePrivacy Directive?", "ePrivacy Directive"),
+])
+def test_questions_about_other_eu_acts_abstain_and_name_the_act(assistant, question, act):
+    answer = assistant.ask(question)
+    assert answer.abstained and answer.citations == []
+    assert answer.message == f"asks about the {act}, which is not among the texts indexed here"
+
+
+def test_a_question_relating_another_act_to_the_ai_act_is_answered(assistant):
+    answer = assistant.ask("Does the Digital Services Act change the AI Act's transparency "
+                           "duties for chatbots?")
+    assert not answer.abstained
+
+
 @pytest.mark.parametrize("question, ref", [
     ("Article 50(1)", "Article 50(1)"),
     ("What does Art. 50 (1) require?", "Article 50(1)"),

@@ -30,7 +30,8 @@ _LEGAL_CUES = re.compile(
 _ADVICE = re.compile(
     r"\b(?:best|cheapest|fastest|most accurate|lowest latency|recommend\w*|which (?:vendor|tool|"
     r"api|model|product|platform|llm)|how much does|cost of|price of|salary|salaries|benchmark|"
-    r"write me|scrape|set up|configure|improve|raise|increase|cut|reduce|weather|exchange rate|"
+    r"write me|(?:can|could) you (?:write|draft)|scrape|set up|configure|improve|raise|increase|"
+    r"cut|reduce|weather|exchange rate|"
     r"who won|capital of|should (?:i|we) use)\b",
     re.IGNORECASE,
 )
@@ -40,7 +41,27 @@ _FOREIGN = re.compile(
     r"colorado ai act|ccpa|cpra|hipaa|uk gdpr|united kingdom|china|chinese|canada|canadian|"
     r"australia\w*|"
     r"japan\w*|india\w*|brazil\w*|iso/iec|iso \d+|nist|german labour|employment contract|"
-    r"notice period|annual leave|income tax|vat rate)\b",
+    r"notice period|annual leave|income tax|vat rate|uk|switzerland|swiss|singapore|"
+    r"south korea\w*|statutory warranty|legal guarantee|consumer guarantee)\b",
+    re.IGNORECASE,
+)
+# Other EU acts, by their usual names: a question about them is not answered from the AI
+# Act, the GDPR and their guidelines, unless it names one of those too ("how does the AI Act
+# relate to the DSA?").  Acts the AI Act itself builds on (product safety legislation of
+# Annex I, the copyright directive of Article 53) are left out on purpose.
+_OTHER_EU_ACTS = re.compile(
+    r"\b(?:e-?privacy(?: directive| regulation)?|digital services act|dsa|digital markets act|"
+    r"dma|data act|data governance act|nis ?2(?: directive)?|cyber ?resilience act|"
+    r"product liability directive|ai liability directive|(?:european )?accessibility act|"
+    r"csrd|csddd|corporate sustainability (?:reporting|due diligence) directive|"
+    r"unfair commercial practices directive|consumer rights directive|sale of goods directive|"
+    r"digital content directive|dora|digital operational resilience act|psd ?[23]|"
+    r"payment services directive|mica|markets in crypto-assets|eidas|whistleblow\w* directive|"
+    r"pay transparency directive|platform work directive)\b",
+    re.IGNORECASE,
+)
+_IN_CORPUS = re.compile(
+    r"\b(?:ai act|artificial intelligence act|2024/1689|gdpr|2016/679|general data protection)\b",
     re.IGNORECASE,
 )
 
@@ -96,9 +117,16 @@ def off_topic_reason(question: str) -> str:
     'asks about a law or jurisdiction outside the EU texts indexed here'
     >>> off_topic_reason("Which sentiment-analysis API is most accurate for German emails?")
     'asks for advice, products or how-tos rather than what the law says'
+    >>> off_topic_reason("What does the Digital Services Act require for recommender systems?")
+    'asks about the Digital Services Act, which is not among the texts indexed here'
+    >>> off_topic_reason("How does the AI Act relate to the Digital Services Act?")
+    ''
     >>> off_topic_reason("Do I have to tell customers they're talking to a bot?")
     ''
     """
+    other = _OTHER_EU_ACTS.search(question)
+    if other and not _IN_CORPUS.search(question):
+        return f"asks about the {other.group(0)}, which is not among the texts indexed here"
     if _FOREIGN.search(question) and not re.search(r"\b(?:eu|european|gdpr|union)\b",
                                                    question, re.IGNORECASE):
         return "asks about a law or jurisdiction outside the EU texts indexed here"
