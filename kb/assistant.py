@@ -107,6 +107,11 @@ def guides() -> list[tuple[str, tuple[str, ...]]]:
             for spec in load_catalogue()]
 
 
+# Asked once at start-up (the app, the servers) so that the model, the BM25 index and the
+# answerer are loaded before the first user waits for them.
+WARM_UP_QUESTION = "Must our chatbot tell customers it is an AI?"
+
+
 class _View:
     """Everything derived from one committed snapshot of the index: the provisions, the
     retriever, the answerer and the date tables.  Replaced whole when ingest commits."""
@@ -219,7 +224,7 @@ class Assistant:
     def warm_up(self) -> None:
         """Load the model, the retriever, today's BM25 index and the assessment combiner now,
         not on the first question."""
-        self.ask("Must our chatbot tell customers it is an AI?")
+        self.ask(WARM_UP_QUESTION)
         self.dense_model()
 
     @property
@@ -303,7 +308,10 @@ class Assistant:
         view = self._current()
         code = self._language(view, text, lang)
         if code != "en":
-            answer = self._ask_in(view, text, code, day, top_k, note)
+            # Detected: it is also the language searched; given: the question may be in
+            # another one (an English question shown in German).
+            reading = code if lang is None else self._reading(view, text, code)
+            answer = self._ask_in(view, text, code, reading, day, top_k, note)
             return replace(answer, timing_ms=(time.perf_counter() - started) * 1000)
         matched, hits, _ = self._retrieve(view, text, day, top_k)
         answerer = self._answerer or view.answerer
@@ -326,17 +334,20 @@ class Assistant:
             answer = self._with_assessment(view, answer, day)
         return replace(answer, timing_ms=(time.perf_counter() - started) * 1000)
 
-    def _ask_in(self, view: _View, text: str, lang: str, day: str, top_k: int,
-                note: str) -> Answer:
-        """A German or French question: bridged retrieval, then an answer quoting the
-        official wording in ``lang`` (English, with a note, where there is none in force).
-
-        The question's own language decides how it is searched: an English question shown
+    @staticmethod
+    def _reading(view: _View, text: str, lang: str) -> str:
+        """The language a question is searched in when it is shown in ``lang``: its own, as
+        detected (``lang`` when undecidable or not in the index).  An English question shown
         in German (the app's language picker) is searched as English, so switching the
         picker changes the wording quoted, not the provisions found."""
         reading = detect(text, default=lang)
-        if reading != "en" and not view.speaks(reading):
-            reading = lang
+        return reading if reading == "en" or view.speaks(reading) else lang
+
+    def _ask_in(self, view: _View, text: str, lang: str, reading: str, day: str, top_k: int,
+                note: str) -> Answer:
+        """A German or French question: retrieval in the ``reading`` language (bridged to
+        English for German or French), then an answer quoting the official wording in
+        ``lang`` (English, with a note, where there is none in force)."""
         matched, hits, search = self._retrieve(view, text, day, top_k, reading)
         reason = abstain_reason(text, lang, search, hits)
         multilingual = view.multilingual

@@ -16,16 +16,12 @@ import sys
 import threading
 
 from kb import records
-from kb.assistant import Assistant
+from kb.assistant import WARM_UP_QUESTION, Assistant
 from kb.config import Settings
 from kb.errors import KbError
 from kb.records import Document, Provision
 
 log = logging.getLogger(__name__)
-
-# Asked once at start-up so that the model, the BM25 index and the answerer are loaded
-# before the first client waits for them.
-WARM_UP_QUESTION = "Must our chatbot tell customers it is an AI?"
 
 
 class AssistantHolder:
@@ -62,6 +58,8 @@ class AssistantHolder:
             if self._assistant is None:
                 try:
                     opened = Assistant.open(self.settings)
+                    # The question the app warms up with; the assessment combiner is left
+                    # to the first /assess, so the first answer comes sooner after start.
                     opened.ask(WARM_UP_QUESTION)
                 except KbError as error:
                     self._error = error
