@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,12 +36,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-s
 ANSWER = "[data-testid=stMain] h3"  # the citation cards' headings: "[1] Article 50(1)"
 
 
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
 def generation_check(assistant: Assistant, questions: list[str]) -> tuple[float, float]:
     """(p50 µs of the check that follows ingest, p50 ms of a warm ask) in the same process."""
     assistant.warm_up()
@@ -50,7 +45,7 @@ def generation_check(assistant: Assistant, questions: list[str]) -> tuple[float,
         assistant._current()  # noqa: SLF001 - exactly what ask() pays per question
         checks.append((time.perf_counter() - started) * 1e6)
     asks = [assistant.ask(q).timing_ms for q in questions]
-    return _median(checks), _median(asks)
+    return statistics.median(checks), statistics.median(asks)
 
 
 def _start_app(settings: Settings, port: int, log: Path) -> subprocess.Popen:
@@ -188,8 +183,9 @@ def live(sessions: int) -> None:
                        f"next in {second:.2f} s (target first <= 1.5 s)")
             times, errors, mixed = asyncio.run(_sessions(url, asked))
             finite = [t for t in times if t == t]
+            p50 = statistics.median(finite)
             click.echo(f"{len(asked)} concurrent sessions: {errors} errors, {mixed} showing "
-                       f"another session's answer; answered in p50 {_median(finite):.1f} s, "
+                       f"another session's answer; answered in p50 {p50:.1f} s, "
                        f"slowest {max(finite):.1f} s (target: 0 errors, 0 mixed)")
             click.echo(f"total {time.perf_counter() - started:.0f} s; load average "
                        f"{os.getloadavg()[0]:.1f}")

@@ -6,6 +6,7 @@ Python package.  Saves a screenshot of an answer to ``docs/screenshot-fixture.pn
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -52,17 +53,18 @@ def wait_healthy(url: str, process: subprocess.Popen, *, seconds: float = 90) ->
     raise AssertionError(f"streamlit did not become healthy at {url} within {seconds:.0f} s")
 
 
-@pytest.fixture()
-def server(small_kb, tmp_path):
-    """``streamlit run app.py`` on a free loopback port, with the fixture index."""
+@contextlib.contextmanager
+def streamlit_app(settings, log_path: Path, **env: str):
+    """``streamlit run app.py`` on a free loopback port over the index of ``settings``
+    (``env`` adds or overrides variables); yields its URL once healthy, stops it after."""
     port = free_port()
     env = {
-        **os.environ, "KB_CORPUS_DIR": str(small_kb.corpus_dir),
-        "KB_DATA_DIR": str(small_kb.data_dir), "KB_COLLECTION": "kb", "CHROMA_HOST": "",
+        **os.environ, "KB_CORPUS_DIR": str(settings.corpus_dir),
+        "KB_DATA_DIR": str(settings.data_dir), "KB_COLLECTION": "kb", "CHROMA_HOST": "",
         "KB_AS_OF": "", "KB_ADMIN_TOKEN": "", "HF_HUB_OFFLINE": "1",
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": str(ROOT), **env,
     }
-    log = (tmp_path / "streamlit.log").open("w")
+    log = log_path.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
          "--server.headless", "true", "--server.port", str(port),
@@ -82,6 +84,13 @@ def server(small_kb, tmp_path):
             process.kill()
             process.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture()
+def server(small_kb, tmp_path):
+    """``streamlit run app.py`` on a free loopback port, with the fixture index."""
+    with streamlit_app(small_kb, tmp_path / "streamlit.log") as url:
+        yield url
 
 
 def launch(playwright):

@@ -3,13 +3,10 @@ two registered systems, driven by Chromium (see tests/test_browser.py)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 
 import pytest
-from test_browser import ROOT, free_port, launch, wait_healthy
+from test_browser import ROOT, launch, streamlit_app
 
 from kb.assistant import Assistant
 from kb.register import Register
@@ -28,31 +25,8 @@ def register_server(fresh_kb, tmp_path):
                              "credit")
     register.add(name=HOSTILE, owner="Sales", by="Bo", as_of="2026-09-01",
                  description="We use a chatbot to answer customer questions about tariffs")
-    port = free_port()
-    env = {**os.environ, "KB_CORPUS_DIR": str(fresh_kb.corpus_dir),
-           "KB_DATA_DIR": str(fresh_kb.data_dir), "KB_COLLECTION": "kb", "CHROMA_HOST": "",
-           "KB_AS_OF": "", "KB_ADMIN_TOKEN": "", "KB_REVIEWER_TOKEN": "", "HF_HUB_OFFLINE": "1",
-           "PYTHONPATH": str(ROOT)}
-    log = (tmp_path / "streamlit.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-         "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, process)
+    with streamlit_app(fresh_kb, tmp_path / "streamlit.log", KB_REVIEWER_TOKEN="") as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        log.close()
 
 
 def test_register_table_renders_in_the_browser(register_server):
