@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .PHONY: run serve test test-fast install index lint eval eval-baseline eval-languages \
-	bench-ingest bench-ask bench-assess bench-api bench-register bench-live clean
+	bench-ingest bench-ask bench-assess bench-api bench-register bench-live train clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ eval: index
 
 eval-baseline: index
 	$(PY) -m eval --baseline
+
+# Retrain the learned parts (the query adapter first: the ranker reads its scores).
+train: index
+	$(PY) -m eval.train_adapter --check eval/questions.jsonl
+	$(PY) -m eval.train_ranker
 
 eval-languages: index
 	$(PY) -m eval --questions eval/questions_de.jsonl --no-systems --out eval/de

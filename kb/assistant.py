@@ -36,6 +36,7 @@ from kb.obligations.scenario import Checklist, scenario
 from kb.obligations.triggers import default_triggers
 from kb.records import LANGUAGES, Answer, Citation, Hit, Provision
 from kb.safety import control_character
+from kb.search.adapter import QueryAdapter
 from kb.search.languages import detect, language_name
 from kb.search.multilingual import DEFAULT_SIGNALS, LANGS, Multilingual, Signals
 from kb.search.ranker import Ranker
@@ -135,7 +136,9 @@ class _View:
                 embedder = load_embedder(self.settings.embed_model)
                 self._retriever = Retriever(self.snapshot, self.library, embedder,
                                             precision=self.settings.embed_precision,
-                                            ranker=Ranker.load(), guides=guides())
+                                            ranker=Ranker.load(),
+                                            adapter=QueryAdapter.load(self.settings.embed_model),
+                                            guides=guides())
             return self._retriever
 
     @property

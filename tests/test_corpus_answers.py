@@ -118,6 +118,14 @@ def test_a_fines_question_leads_with_the_penalty_its_subject_calls_for(full_assi
 @pytest.mark.parametrize(("question", "lead"), [
     ("When do the transparency duties for chatbots start to apply?", "Article 113"),
     ("From when must high-risk credit scoring systems comply?", "Article 113(c)(i)"),
+    # Article 111 dates systems and models already on the market apart.
+    ("Our text generator was already on the market before August 2026. By when must its "
+     "outputs be marked as AI-generated?", "Article 111(4)"),
+    ("Our GPAI model has been on the market since 2024. By when must it comply?",
+     "Article 111(3)"),
+    # A time limit the provision itself sets is not an application date.
+    ("What is the deadline for notifying a serious incident to the market surveillance "
+     "authority?", "Article 73(2)"),
 ])
 def test_a_date_question_leads_with_the_date_provision(full_assistant, question, lead):
     answer = full_assistant.ask(question, as_of="2026-11-27")
@@ -129,6 +137,8 @@ def test_a_date_question_leads_with_the_date_provision(full_assistant, question,
     ("What does 'emotion recognition system' mean?", "Article 3(39)"),
     ("What counts as a general-purpose AI model?", "Article 3(63)"),
     ("How is an importer defined in the AI Act?", "Article 3(6)"),
+    ("What exactly is a 'deployer'?", "Article 3(4)"),
+    ("What precisely does 'emotion recognition system' mean?", "Article 3(39)"),
 ])
 def test_a_definition_question_leads_with_its_article_3_point(full_assistant, question, lead):
     answer = full_assistant.ask(question, as_of="2026-11-27")

@@ -16,11 +16,10 @@ from kb.index.catalog import CatalogContent, stored
 from kb.index.embeddings import embed_texts, load_embedder
 from kb.index.store import Store
 from kb.records import Hit, Provision, StoredChunk, Unit
+from kb.search.intent import asks_when, defined_term_asked
 from kb.search.retrieval import (
     PER_ARTICLE,
     article_key,
-    asks_when,
-    defined_term_asked,
     diversify,
     expand,
     law_early,

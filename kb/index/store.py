@@ -152,6 +152,16 @@ class DenseIndex:
             out.append(ranked(list(zip(ids, cosines.tolist(), strict=True))))
         return out
 
+    def vectors(self) -> tuple[list[str], np.ndarray]:
+        """Every chunk id and its stored vector (float64, one row each), in id order."""
+        try:
+            found = self._collection.get(include=["embeddings"])
+        except Exception as error:
+            raise _read_error(error, self._settings, self.name) from None
+        order = sorted(range(len(found["ids"])), key=lambda k: found["ids"][k])
+        matrix = np.asarray(found["embeddings"], dtype=np.float64)
+        return [found["ids"][k] for k in order], matrix[order] if order else matrix
+
 
 class LexicalIndex:
     """BM25 over chunk texts with their context line (llama-index ``BM25Retriever``).

@@ -33,10 +33,58 @@ _PENALTY = re.compile(
     r"administrative fines?|turnover|eur\s?\d|€|punish\w*|enforcement action)\b",
     re.IGNORECASE,
 )
-_DEFINITION = re.compile(
-    r"^(?:what\s+(?:is|are)\s+(?:an?\s+|the\s+)?[\w\s'‘’\"-]{2,60}\??$|define\b|"
-    r"what\s+does\s+[\w\s'‘’\"-]{2,60}\s+mean\b)"
-    r"|\b(?:definition of|meaning of|what is meant by|what counts as|who counts as|"
+# "... under the AI Act", "... according to the EU AI Act", "... for the purposes of this
+# Regulation": where a definition question names the act.
+_IN_THE_ACT = (r"(?:\s+(?:under|in|according\s+to|within\s+the\s+meaning\s+of|for\s+the\s+"
+               r"purposes\s+of)\s+(?:the\s+|this\s+)?(?:eu\s+)?(?:ai\s+act|artificial\s+"
+               r"intelligence\s+act|regulation))?")
+_DEFINITION_QUESTION = re.compile(
+    r"^(?:(?:what|who)\s+(?:exactly\s+|precisely\s+)?(?:is|are)\s+(?:an?\s+|the\s+)?|"
+    r"define\s+(?:an?\s+|the\s+)?|"
+    r"(?:what|who)\s+(?:counts|qualifies)\s+as\s+(?:an?\s+|the\s+)?|"
+    r"what\s+is\s+meant\s+by\s+(?:an?\s+|the\s+)?|"
+    r"what\s+(?:exactly\s+|precisely\s+)?does\s+(?:the\s+)?(?:term\s+)?|definition\s+of\s+(?:an?\s+|the\s+)?|"
+    r"meaning\s+of\s+(?:an?\s+|the\s+)?)"
+    r"[‘'\"“]?([a-z][a-z -]{1,60}?)[’'\"”]?(?:\s+mean)?"
+    + _IN_THE_ACT + r"\s*\??$",
+    re.IGNORECASE,
+)
+_HOW_DEFINED = re.compile(
+    r"^how\s+(?:is|are)\s+(?:an?\s+|the\s+)?[‘'\"“]?([a-z][a-z -]{1,60}?)[’'\"”]?\s+defined"
+    + _IN_THE_ACT + r"\s*\??$",
+    re.IGNORECASE,
+)
+
+
+_DEFINES = re.compile(
+    r"\b(?:define|defines|definition of|meaning of|what is meant by|what counts as|"
+    r"who counts as)\s+(?:an?\s+|the\s+)?[‘'\"“]([^’'\"”]{2,60})[’'\"”]",
+    re.IGNORECASE,
+)
+
+
+def defined_term_asked(question: str) -> str:
+    """The term a "what is X?" / "define X" question asks about ("" otherwise).
+
+    >>> defined_term_asked("What is a deployer?"), defined_term_asked("Define 'AI system'")
+    ('deployer', 'AI system')
+    >>> defined_term_asked("How does Regulation (EU) 2024/1689 define a 'distributor'?")
+    'distributor'
+    >>> defined_term_asked("What counts as a general-purpose AI model?")
+    'general-purpose AI model'
+    >>> defined_term_asked("How is an importer defined in the AI Act?")
+    'importer'
+    >>> defined_term_asked("What is an AI system according to the EU AI Act?")
+    'AI system'
+    """
+    match = (_DEFINITION_QUESTION.match(question.strip()) or _HOW_DEFINED.match(question.strip())
+             or _DEFINES.search(question))
+    return match.group(1).strip() if match else ""
+
+
+# Cues of a definition question that does not start like one ("the meaning of 'provider'").
+_DEFINITION_CUE = re.compile(
+    r"\b(?:definition of|meaning of|what is meant by|what counts as|who counts as|"
     r"is defined as|defined term)\b",
     re.IGNORECASE,
 )
@@ -57,8 +105,15 @@ _TRANSPARENCY = re.compile(
     r"transparen\w*|aware)\b",
     re.IGNORECASE,
 )
-_GDPR = re.compile(r"\bgdpr\b|2016/679|data protection regulation|personal data",
-                   re.IGNORECASE)
+# The GDPR by name, or by concepts only it regulates (a data subject's rights, a DPIA, ...).
+_GDPR = re.compile(
+    r"\bgdpr\b|2016/679|data protection|personal data|\bdpia\b|data subjects?|"
+    r"privacy (?:notice|policy|statement)|(?:subject )?access requests?|"
+    r"right (?:to|of) (?:access|object|erasure|rectification|be forgotten|data portability)|"
+    r"\bobject to\b|special categor(?:y|ies)|health data|lawful basis|legal basis for|"
+    r"legitimate interests?|direct marketing|solely (?:automated|by (?:an? )?(?:algorithm|"
+    r"machine|computer))|data (?:controller|processor)s?|\berasure\b|portability",
+    re.IGNORECASE)
 _GUIDANCE = re.compile(r"\bguidelines?\b|\bguidance\b|\bcommission(?:'s)? (?:says|view)\b",
                        re.IGNORECASE)
 
@@ -94,7 +149,7 @@ def intent(question: str) -> Intent:
     return Intent(
         when=bool(_WHEN.search(question)),
         penalty=bool(_PENALTY.search(question)),
-        definition=bool(_DEFINITION.search(question.strip())),
+        definition=bool(defined_term_asked(question) or _DEFINITION_CUE.search(question)),
         who=bool(_WHO.search(question)),
         allowed=bool(_ALLOWED.search(question)),
         transparency=bool(_TRANSPARENCY.search(question)),
@@ -114,3 +169,44 @@ def asks_when(question: str) -> bool:
     (False, True)
     """
     return bool(_WHEN.search(question))
+
+
+# What a date question asks when it is not about a time limit: when the law applies.
+_APPLICATION = re.compile(
+    r"\b(?:appl(?:y|ies|ied|icable|ication)|in force|enforce\w*|compl(?:y|iance|iant)|"
+    r"start\w*|begin\w*|kicks? in|effect\w*|banned|prohibited|grace|transition\w*|"
+    r"grandfather\w*|\d{4})\b",
+    re.IGNORECASE,
+)
+_ON_THE_MARKET = re.compile(
+    r"\b(?:already (?:on the market|in (?:use|service)|placed|deployed|live|running)|"
+    r"(?:placed|put) on the market (?:before|prior)|(?:on the market|in service|live|"
+    r"in use|deployed|running|launched|released) (?:since|before|in) (?:\w+ )?(?:19|20)\d\d|"
+    r"went live|existing (?:ai )?(?:systems?|models?|tools?)|legacy)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_time_limit(question: str) -> bool:
+    """Whether a date question asks for a time limit the provision itself sets ("the
+    deadline to report a serious incident"), not when the law applies.
+
+    >>> asks_time_limit("What is the deadline for reporting a serious incident?")
+    True
+    >>> asks_time_limit("When do the high-risk rules apply?")
+    False
+    """
+    return asks_when(question) and not _APPLICATION.search(question)
+
+
+def already_on_the_market(question: str) -> bool:
+    """Whether a question is about a system or model already on the market, which
+    Article 111 dates apart.
+
+    >>> already_on_the_market("Our generator has been on the market since March 2026.")
+    True
+    >>> already_on_the_market("When must a new chatbot tell users it is AI?")
+    False
+    """
+    return bool(_ON_THE_MARKET.search(question))
+

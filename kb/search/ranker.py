@@ -52,6 +52,7 @@ FEATURES: tuple[str, ...] = (
     "guidance_x_guideline", "allowed_x_prohibitions", "transparency_x_art50",
     "no_gdpr_x_other_act", "no_guidance_x_guideline", "cited_by_leaders",
     "article_cited_by_leaders", "guided_rr", "guided_article", "title_in_question",
+    "adapted", "adapted_rr",
 )
 
 
@@ -83,6 +84,7 @@ def features(lists, candidates: dict[str, Candidate], intent: Intent,
     dense_x = lists.dense[1] if len(lists.dense) > 1 else dense
     dense_rank, dense_x_rank = _ranks([i for i, _ in dense]), _ranks([i for i, _ in dense_x])
     dense_cos, dense_x_cos = dict(dense), dict(dense_x)
+    adapted_rank, adapted_cos = _ranks([i for i, _ in lists.adapted]), dict(lists.adapted)
     bm25_rank = _ranks([i for i, _ in lists.lexical])
     top_bm25 = max((s for _, s in lists.lexical), default=0.0) or 1.0
     bm25 = {i: s / top_bm25 for i, s in lists.lexical}
@@ -140,6 +142,7 @@ def features(lists, candidates: dict[str, Candidate], intent: Intent,
             # The question repeats the whole title of the candidate's article ("obligations
             # of providers of high-risk AI systems" is Article 16's).
             float(len(title_words) >= 2 and title_words <= typed),
+            adapted_cos.get(chunk_id, 0.0), _rr(adapted_rank.get(chunk_id)),
         ]
         out[chunk_id] = vector
     return out

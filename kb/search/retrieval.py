@@ -31,13 +31,15 @@ from kb.law.dates import ApplicationRule, chapter_resolver
 from kb.law.library import Library
 from kb.law.refs import find_refs, parents
 from kb.records import Document, Hit, Kind, Provision, StoredChunk, Unit
-from kb.search.intent import Intent, asks_when, intent
+from kb.search.adapter import QueryAdapter
+from kb.search.intent import Intent, asks_time_limit, asks_when, defined_term_asked, intent
 from kb.search.ranker import Candidate, Ranker, features
 from kb.search.routing import (
     DATE_NUMBERS,
     PENALTY_NUMBERS,
     Router,
     article_number,
+    legacy_scopes,
     subjects,
 )
 from kb.search.spelling import Speller
@@ -88,6 +90,8 @@ class Lists:
     timing: list[str]  # Articles 113 and 111, for "when" questions
     direct: list[str]  # provisions the question names, or the term it asks to define
     guided: list[str] = field(default_factory=list)  # refs of the most similar guides
+    # cosine of the question's vector through the query adapter (kb.search.adapter)
+    adapted: list[tuple[str, float]] = field(default_factory=list)
     # (weight, ids): a German or French question's own-language lists (kb.search.multilingual)
     extra: list[tuple[float, list[str]]] = field(default_factory=list)
 
@@ -102,8 +106,9 @@ class Lists:
     def candidates(self) -> list[str]:
         """Every chunk id in any list, once, in a stable order."""
         ids = [*self.direct, *(i for d in self.dense for i, _ in d),
-               *(i for i, _ in self.lexical), *self.titles, *self.hints, *self.timing,
-               *self.guided, *(i for _, found in self.extra for i in found)]
+               *(i for i, _ in self.lexical), *(i for i, _ in self.adapted), *self.titles,
+               *self.hints, *self.timing, *self.guided,
+               *(i for _, found in self.extra for i in found)]
         return list(dict.fromkeys(ids))
 
 
@@ -112,6 +117,7 @@ class Retriever:
 
     def __init__(self, snapshot: Snapshot, library: Library, embedder, *,
                  precision: str = "auto", ranker: Ranker | None = None,
+                 adapter: QueryAdapter | None = None,
                  guides: Sequence[tuple[str, Sequence[str]]] = ()):
         self.snapshot = snapshot
         self.precision = precision
@@ -130,6 +136,7 @@ class Retriever:
             for ref in parents_of(chunk.ref):
                 self._under[ref].append(chunk)
         self.ranker = ranker
+        self.adapter = adapter
         self._candidates: dict[str, Candidate] = {}
         self._routers: dict[str, Router] = {}
         self.guides = list(guides)
@@ -231,15 +238,19 @@ class Retriever:
         expansion = expand(question, self.rules)
         queries = [original] + ([f"{question} {expansion}"] if question != original or expansion
                                 else [])
-        # One forward pass for both queries (MiniLM embeds queries and passages alike).
+        # One forward pass for both queries (MiniLM embeds queries and passages alike), and
+        # one dense search for them and the adapted vector of the question.
         vectors = embed_queries(self.embedder, queries, precision=self.precision)
-        dense = self.dense(vectors, as_of)
+        adapted = self.adapter.apply(vectors[:1]) if self.adapter else []
+        dense = self.dense(vectors + adapted, as_of)
+        dense, adapted_found = dense[:len(vectors)], dense[len(vectors):]
         lexical = self.lexical(f"{question} {expansion}", as_of)
         timing = self.timing(f"{question} {expansion}", as_of) if asks_when(question) else []
         published = self._published_ids(as_of)
         return Lists(
             original=original, question=question, expansion=expansion,
             dense=[[(i, s) for i, s in d if i in published] for d in dense],
+            adapted=[(i, s) for d in adapted_found for i, s in d if i in published],
             lexical=[(i, s) for i, s in lexical if i in published],
             titles=[i for i in self.titles(question, as_of) if i in published],
             hints=[i for i in self._refs_chunks(list(hint_refs), as_of) if i in published],
@@ -282,6 +293,7 @@ class Retriever:
         weighted = [(1.0, [i for i, _ in lists.dense[0]]),
                     *[(0.8, [i for i, _ in d]) for d in lists.dense[1:]],
                     (1.0, [i for i, _ in lists.lexical]),
+                    (1.0, [i for i, _ in lists.adapted]),
                     (0.5, lists.titles),
                     (1.0, lists.hints),
                     (1.0, lists.timing),
@@ -344,7 +356,7 @@ class Retriever:
         about_types = any(article_number(ref) in (*PENALTY_NUMBERS, *DATE_NUMBERS)
                           for ref in named)
         routed = [] if about_types else self._routed(
-            asked, [*lists.direct, *lists.hints, *ranked_ids], as_of, table)
+            lists.question, asked, [*lists.direct, *lists.hints, *ranked_ids], as_of, table)
         cosine = lists.cosines()
         bm25 = dict(lists.lexical)
         direct = set(lists.direct)
@@ -356,12 +368,14 @@ class Retriever:
         chosen = pin(diversify(hits, top_k), hits, list(hint_refs[:1]), top_k)
         return law_early(chosen, hits, self._binding)
 
-    def _routed(self, asked: Intent, ranked_ids: list[str], as_of: str,
+    def _routed(self, question: str, asked: Intent, ranked_ids: list[str], as_of: str,
                 table: Sequence[ApplicationRule]) -> list[str]:
         """Chunk ids of the fine or date provision the question's subject calls for.
 
         The subject is read off the catalogue's hints first (curated CX wording → refs),
-        then the best candidates that are not themselves about fines or dates."""
+        then the best candidates that are not themselves about fines or dates.  A question
+        about a time limit ("the deadline to report a serious incident") leads with the
+        subject that sets it; one about a system already on the market, with Article 111."""
         if not (asked.penalty or asked.when):
             return []
         router = self._router(as_of)
@@ -369,8 +383,10 @@ class Retriever:
                 if article_number(ref) not in (*PENALTY_NUMBERS, *DATE_NUMBERS)][:8]
         about = subjects(refs, lambda ref: self._cited_refs(ref, as_of))
         lead = router.penalty(about) if asked.penalty else None
+        if lead is None and asked.when and asks_time_limit(question):
+            lead = router.time_limit(about)
         if lead is None and asked.when and table:
-            lead = router.date(about, table, self._chapter_of)
+            lead = router.date(about, table, self._chapter_of, legacy_scopes(question))
         return [c.id for c in self._chunks_under(lead, as_of) if c.ref == lead][:1] if lead \
             else []
 
@@ -453,54 +469,6 @@ def _doc_kind(doc: Document | None) -> str:
 
 
 _ABOUT_GUIDANCE = re.compile(r"\bguidelines?\b|\bguidance\b", re.IGNORECASE)
-
-
-# "... under the AI Act", "... according to the EU AI Act", "... for the purposes of this
-# Regulation": where a definition question names the act.
-_IN_THE_ACT = (r"(?:\s+(?:under|in|according\s+to|within\s+the\s+meaning\s+of|for\s+the\s+"
-               r"purposes\s+of)\s+(?:the\s+|this\s+)?(?:eu\s+)?(?:ai\s+act|artificial\s+"
-               r"intelligence\s+act|regulation))?")
-_DEFINITION_QUESTION = re.compile(
-    r"^(?:(?:what|who)\s+(?:is|are)\s+(?:an?\s+|the\s+)?|define\s+(?:an?\s+|the\s+)?|"
-    r"(?:what|who)\s+(?:counts|qualifies)\s+as\s+(?:an?\s+|the\s+)?|"
-    r"what\s+is\s+meant\s+by\s+(?:an?\s+|the\s+)?|"
-    r"what\s+does\s+(?:the\s+)?(?:term\s+)?|definition\s+of\s+(?:an?\s+|the\s+)?|"
-    r"meaning\s+of\s+(?:an?\s+|the\s+)?)"
-    r"[‘'\"“]?([a-z][a-z -]{1,60}?)[’'\"”]?(?:\s+mean)?"
-    + _IN_THE_ACT + r"\s*\??$",
-    re.IGNORECASE,
-)
-_HOW_DEFINED = re.compile(
-    r"^how\s+(?:is|are)\s+(?:an?\s+|the\s+)?[‘'\"“]?([a-z][a-z -]{1,60}?)[’'\"”]?\s+defined"
-    + _IN_THE_ACT + r"\s*\??$",
-    re.IGNORECASE,
-)
-
-
-_DEFINES = re.compile(
-    r"\b(?:define|defines|definition of|meaning of|what is meant by|what counts as|"
-    r"who counts as)\s+(?:an?\s+|the\s+)?[‘'\"“]([^’'\"”]{2,60})[’'\"”]",
-    re.IGNORECASE,
-)
-
-
-def defined_term_asked(question: str) -> str:
-    """The term a "what is X?" / "define X" question asks about ("" otherwise).
-
-    >>> defined_term_asked("What is a deployer?"), defined_term_asked("Define 'AI system'")
-    ('deployer', 'AI system')
-    >>> defined_term_asked("How does Regulation (EU) 2024/1689 define a 'distributor'?")
-    'distributor'
-    >>> defined_term_asked("What counts as a general-purpose AI model?")
-    'general-purpose AI model'
-    >>> defined_term_asked("How is an importer defined in the AI Act?")
-    'importer'
-    >>> defined_term_asked("What is an AI system according to the EU AI Act?")
-    'AI system'
-    """
-    match = (_DEFINITION_QUESTION.match(question.strip()) or _HOW_DEFINED.match(question.strip())
-             or _DEFINES.search(question))
-    return match.group(1).strip() if match else ""
 
 
 def parents_of(ref: str) -> list[str]:

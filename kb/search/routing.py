@@ -19,11 +19,17 @@ from kb.law.dates import ApplicationRule, applies_from
 from kb.law.library import Library
 from kb.law.refs import find_refs
 from kb.records import Provision, Unit
+from kb.search.intent import already_on_the_market
 
 PENALTY_NUMBERS = ("99", "101")  # fines for operators; for general-purpose model providers
 DATE_NUMBERS = ("113", "111")
 _SECTION = re.compile(r"\bSections? (\d+)\b")
 _GPAI = re.compile(r"general-purpose AI models?", re.IGNORECASE)
+_TIME_LIMIT = re.compile(
+    r"\b(?:within|(?:not|no) later than|at the latest|immediately|without undue delay)\b|"
+    r"\b\d+ (?:working )?(?:days|months|years)\b|\bby \d{1,2} [A-Z][a-z]+ \d{4}\b")
+_PUBLIC_AUTHORITY = re.compile(r"\bpublic (?:authorit|bod|sector|administration)", re.IGNORECASE)
+_LARGE_SCALE_IT = re.compile(r"\blarge[- ]scale IT\b|\bAnnex X\b", re.IGNORECASE)
 
 
 def article_number(ref: str) -> str | None:
@@ -90,17 +96,49 @@ class Router:
         return None
 
     def date(self, subjects: Iterable[str], table: Sequence[ApplicationRule],
-             chapter_of: Callable[[str], str] | None = None) -> str | None:
-        """The provision of Article 113 (or 111) dating the first subject."""
+             chapter_of: Callable[[str], str] | None = None,
+             legacy: Sequence[str] = ()) -> str | None:
+        """The provision of Article 113 (or 111) dating the first subject: for a system
+        already on the market, the point of Article 111 of the first ``legacy`` scope that
+        covers it."""
         for ref in subjects:
             number = article_number(ref)
             if not number or number in DATE_NUMBERS:
                 continue
-            rule = applies_from(table, ref, chapter_of=chapter_of)
+            rule = next((r for r in (applies_from(table, ref, scope=s, chapter_of=chapter_of)
+                                     for s in legacy) if r.scope in legacy), None) \
+                or applies_from(table, ref, chapter_of=chapter_of)
             basis = rule.legal_basis.split(",")[0].strip()  # "Article 113, second paragraph"
             if self.library.version(basis, self.as_of) is not None:
                 return basis
         return None
+
+
+    def time_limit(self, subjects: Sequence[str]) -> str | None:
+        """The first of the best few subjects whose own text sets a time limit ("not later
+        than 15 days after ...")."""
+        for ref in subjects[:3]:
+            p = self.library.version(ref, self.as_of)
+            if p is not None and _TIME_LIMIT.search(p.text):
+                return ref
+        return None
+
+
+def legacy_scopes(question: str) -> tuple[str, ...]:
+    """The Article 111 scopes a question about a system already on the market may fall
+    under (none when it is not about one).
+
+    >>> legacy_scopes("Our chatbot has been live since 2025 and serves public authorities.")
+    ('legacy_generative_system', 'legacy_gpai_model', 'public_authority_legacy')
+    """
+    if not already_on_the_market(question):
+        return ()
+    out = ("legacy_generative_system", "legacy_gpai_model")
+    if _PUBLIC_AUTHORITY.search(question):
+        out += ("public_authority_legacy",)
+    if _LARGE_SCALE_IT.search(question):
+        out += ("legacy_large_scale_it",)
+    return out
 
 
 def subjects(refs: Iterable[str], cited: Callable[[str], list[str]]) -> list[str]:
