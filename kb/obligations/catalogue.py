@@ -13,6 +13,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -375,20 +376,22 @@ def _ref_hit(asked: str, ref: str) -> bool:
     return ref == asked or ref.startswith((asked + "(", asked + ","))
 
 
-def _phrase_tokens(phrase: str) -> list[tuple[str, bool]]:
-    """Tokens of a keyword phrase; a trailing ``*`` on a word makes it a prefix."""
-    tokens = []
+@lru_cache(maxsize=8192)
+def _phrase_tokens(phrase: str) -> tuple[tuple[str, bool], ...]:
+    """Tokens of a keyword phrase; a trailing ``*`` on a word makes it a prefix (parsed once
+    per phrase, not once per question)."""
+    tokens: list[tuple[str, bool]] = []
     for part in phrase.split():
         prefix = part.endswith("*")
         sub = words(part.rstrip("*"))
         tokens += [(tok, prefix and i == len(sub) - 1) for i, tok in enumerate(sub)]
-    return tokens
+    return tuple(tokens)
 
 
 PHRASE_GAP = 2  # words a question may put between two words of a keyword phrase
 
 
-def _phrase_hit(phrase: list[tuple[str, bool]], tokens: list[str]) -> bool:
+def _phrase_hit(phrase: Sequence[tuple[str, bool]], tokens: list[str]) -> bool:
     """Whether the phrase's words occur in order, at most PHRASE_GAP words apart
     ("emotion recognition on our call centre employees" matches "... on employees").
 
