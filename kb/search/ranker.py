@@ -52,7 +52,7 @@ FEATURES: tuple[str, ...] = (
     "guidance_x_guideline", "allowed_x_prohibitions", "transparency_x_art50",
     "no_gdpr_x_other_act", "no_guidance_x_guideline", "cited_by_leaders",
     "article_cited_by_leaders", "guided_rr", "guided_article", "title_in_question",
-    "adapted", "adapted_rr",
+    "adapted", "adapted_rr", "adapted_support",
 )
 
 
@@ -97,6 +97,8 @@ def features(lists, candidates: dict[str, Candidate], intent: Intent,
     # How many of the leading passages of the dense and lexical lists share an article.
     leading = [i for i, _ in dense[:10]] + [i for i, _ in lists.lexical[:10]]
     support = Counter(candidates[i].article for i in dict.fromkeys(leading) if i in candidates)
+    adapted_support = Counter(candidates[i].article for i, _ in lists.adapted[:10]
+                              if i in candidates)
     asked = set(content_words(lists.question + " " + lists.expansion))
     typed = set(content_words(lists.question))  # without the expansion
     # Guidance and recitals among the leading passages point at the binding provisions they
@@ -143,6 +145,7 @@ def features(lists, candidates: dict[str, Candidate], intent: Intent,
             # of providers of high-risk AI systems" is Article 16's).
             float(len(title_words) >= 2 and title_words <= typed),
             adapted_cos.get(chunk_id, 0.0), _rr(adapted_rank.get(chunk_id)),
+            adapted_support.get(c.article, 0) / 5.0,
         ]
         out[chunk_id] = vector
     return out
