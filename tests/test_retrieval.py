@@ -22,6 +22,7 @@ from kb.search.retrieval import (
     article_key,
     diversify,
     expand,
+    law_before_recitals,
     law_early,
     load_synonyms,
     parents_of,
@@ -306,9 +307,10 @@ def test_parents_of_a_point_of_the_amending_act_are_real_refs():
 # --- diversify and pin with hand-built hits ---------------------------------------------------
 
 
-def hit(ref: str, *, doc_id: str = "eu-ai-act", part: int = 0, direct: bool = False) -> Hit:
+def hit(ref: str, *, doc_id: str = "eu-ai-act", part: int = 0, direct: bool = False,
+        unit: Unit = Unit.ARTICLE) -> Hit:
     chunk = StoredChunk(f"{doc_id}:{ref}:{part}", doc_id, ref, part, None, None, "t", "t", "h")
-    return Hit(chunk, Provision(doc_id, ref, Unit.ARTICLE, "t"), 0.5, 0.5, 1.0, direct)
+    return Hit(chunk, Provision(doc_id, ref, unit, "t"), 0.5, 0.5, 1.0, direct)
 
 
 def test_diversify_keeps_two_per_article_and_fills_up_with_the_rest():
@@ -367,3 +369,31 @@ def test_the_law_is_cited_among_the_first_three_when_guidance_ranks_first():
     ahead = [guidance[0], hit("Article 5(1)(f)"), *guidance[1:]]
     assert law_early(ahead, ahead, binding) == ahead
     assert law_early(guidance, guidance, binding) == guidance
+
+
+def test_a_recital_gives_the_lead_to_the_law_among_the_first_three():
+    def binding(h: Hit) -> bool:
+        return h.provision.unit is not Unit.RECITAL and h.provision.doc_id == "eu-ai-act"
+
+    recital = hit("Recital 96", unit=Unit.RECITAL)
+    chosen = [recital, hit("Article 27(1)"), hit("Article 27(4)")]
+    assert refs(law_before_recitals(chosen, binding)) == [
+        "Article 27(1)", "Recital 96", "Article 27(4)"]
+    # Not when the law is only fourth, when the law leads already, or when the recital was named.
+    far = [recital, hit("para. 1", doc_id="guideline"), hit("para. 2", doc_id="guideline"),
+           hit("Article 27(1)")]
+    assert law_before_recitals(far, binding) == far
+    assert law_before_recitals(chosen[1:], binding) == chosen[1:]
+    named = [hit("Recital 96", unit=Unit.RECITAL, direct=True), *chosen[1:]]
+    assert law_before_recitals(named, binding) == named
+
+
+@pytest.mark.corpus
+def test_a_broad_question_leads_with_the_article_not_its_recital(full_assistant):
+    answer = full_assistant.ask("What is a fundamental rights impact assessment?",
+                                as_of="2026-11-27")
+    assert answer.citations[0].ref.startswith("Article 27")
+    # Asking for the recital still gets the recital.
+    asked = full_assistant.ask("Which recital explains the fundamental rights impact assessment?",
+                               as_of="2026-11-27")
+    assert any(c.ref.startswith("Recital") for c in asked.citations[:3])

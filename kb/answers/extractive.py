@@ -188,7 +188,8 @@ def pick_sentences(hits: list[Hit], score: Callable[[str, Hit], float], *,
 
 def _choose(scored: list[tuple]) -> list[tuple]:
     """The best sentences: at most MAX_SENTENCES, at most two per passage, and nothing
-    much weaker than the best."""
+    much weaker than the best; and always the best one of the first passage, so that the
+    answer leads with what retrieval ranked first."""
     scored = sorted(scored, reverse=True)
     if not scored:
         return []
@@ -201,4 +202,7 @@ def _choose(scored: list[tuple]) -> list[tuple]:
         if per_passage[rank] < 2:
             chosen.append(item)
             per_passage[rank] += 1
+    first = next((item for item in scored if item[1] == 0), None)
+    if first is not None and not per_passage[0]:
+        chosen = [*chosen[:MAX_SENTENCES - 1], first]
     return chosen

@@ -366,7 +366,8 @@ class Retriever:
         hits = [h for h in hits if h is not None]
         log.debug("retrieved %s", [(h.provision.ref, round(h.score, 4)) for h in hits[:top_k]])
         chosen = pin(diversify(hits, top_k), hits, list(hint_refs[:1]), top_k)
-        return law_early(chosen, hits, self._binding)
+        chosen = law_early(chosen, hits, self._binding)
+        return chosen if _RECITAL.search(question) else law_before_recitals(chosen, self._binding)
 
     def _routed(self, question: str, asked: Intent, ranked_ids: list[str], as_of: str,
                 table: Sequence[ApplicationRule]) -> list[str]:
@@ -468,6 +469,7 @@ def _doc_kind(doc: Document | None) -> str:
     return "guideline"
 
 
+_RECITAL = re.compile(r"\brecitals?\b", re.IGNORECASE)
 _ABOUT_GUIDANCE = re.compile(r"\bguidelines?\b|\bguidance\b", re.IGNORECASE)
 
 
@@ -515,6 +517,18 @@ def law_early(chosen: list[Hit], hits: list[Hit], binding, within: int = LAW_WIT
     rest = [h for h in chosen[within - 1:] if h.provision.ref != found.provision.ref or
             h.provision.doc_id != found.provision.doc_id]
     return [*chosen[:within - 1], found, *rest][:len(chosen)]
+
+
+def law_before_recitals(chosen: list[Hit], binding, within: int = LAW_WITHIN) -> list[Hit]:
+    """A recital explains; it does not bind. When one would lead (and the question did not
+    name it), the first provision of an act among the first ``within`` leads instead and the
+    recital follows it."""
+    if not chosen or chosen[0].direct or chosen[0].provision.unit is not Unit.RECITAL:
+        return chosen
+    found = next((k for k, h in enumerate(chosen[1:within], start=1) if binding(h)), None)
+    if found is None:
+        return chosen
+    return [chosen[found], *chosen[:found], *chosen[found + 1:]]
 
 
 def article_key(p: Provision) -> str:
