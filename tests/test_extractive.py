@@ -99,6 +99,15 @@ def test_choose_keeps_the_best_within_both_limits_and_drops_much_weaker_ones():
     assert _choose([]) == []
 
 
+def test_choose_always_keeps_the_best_sentence_of_the_first_passage():
+    # The first passage's sentences match the words less well than later ones: its best
+    # still goes in (in place of the weakest), so the answer leads with passage [1].
+    scored = [(10.0, 1, 0, "a"), (9.9, 2, 0, "b"), (9.8, 3, 0, "c"), (3.0, 0, 0, "d"),
+              (2.0, 0, 1, "e")]
+    assert [item[3] for item in _choose(scored)] == ["a", "b", "d"]
+    assert [item[3] for item in _choose([(10.0, 1, 0, "a")])] == ["a"]  # no first passage
+
+
 def test_leading_paragraph_and_point_labels_are_stripped(answerer, make):
     article = make("Article 50(1)")
     assert article.chunk.text.startswith("1. Providers shall ensure")
