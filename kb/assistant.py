@@ -291,9 +291,12 @@ class Assistant:
             extra = multilingual.extra_lists(text, lang, day, signals)
         matched = match_obligations(search, self._obligations(view, day), limit=3)
         hints = [ref for o in matched for ref in o.refs[:2]]
-        return matched, view.retriever.retrieve(search, as_of=day, top_k=top_k, hint_refs=hints,
-                                                table=self._table(view, day),
-                                                extra_lists=extra), search
+        # The guidelines exist in English only: a German or French reader gets the law, in
+        # their language, first when it is among the first three.
+        hits = view.retriever.retrieve(search, as_of=day, top_k=top_k, hint_refs=hints,
+                                       table=self._table(view, day), extra_lists=extra,
+                                       law_first=lang != "en" and self.signals.law_first)
+        return matched, hits, search
 
     def ask(self, question: str, *, top_k: int = 5, as_of: str | None = None,
             lang: str | None = None) -> Answer:

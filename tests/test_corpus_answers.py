@@ -144,3 +144,15 @@ def test_a_definition_question_leads_with_its_article_3_point(full_assistant, qu
     answer = full_assistant.ask(question, as_of="2026-11-27")
     assert refs(answer)[0] == lead
     assert answer.text.startswith("‘")  # the definition itself, quoted
+
+
+@pytest.mark.parametrize(("question", "lead"), [
+    ("Muss unser Chatbot den Kunden sagen, dass er eine KI ist?", "Article 50(1)"),
+    ("Notre chatbot doit-il dire aux clients qu'il est une IA ?", "Article 50(1)"),
+])
+def test_a_german_or_french_question_leads_with_the_law_in_its_language(full_assistant,
+                                                                        question, lead):
+    # The guidelines exist in English only; the law among the first three leads instead.
+    answer = full_assistant.ask(question, as_of="2026-11-27")
+    assert refs(answer)[0] == lead
+    assert answer.citations[0].lang in ("de", "fr")

@@ -76,7 +76,8 @@ def test_bridge_falls_back_on_aligned_words_then_on_english_spelling(multilingua
 
 def test_every_signal_switched_off_leaves_the_question_as_typed(assistant):
     question = "Muss unser Chatbot sagen, dass er eine KI ist?"
-    off = Signals(bridge=False, native_lexical=0.0, native_titles=0.0, raw_dense=0.0)
+    off = Signals(bridge=False, native_lexical=0.0, native_titles=0.0, raw_dense=0.0,
+                  law_first=False)
     assistant.signals = off
     try:
         plain = assistant.retrieve(question, as_of=DAY, top_k=5)

@@ -386,6 +386,11 @@ def test_a_recital_gives_the_lead_to_the_law_among_the_first_three():
     assert law_before_recitals(chosen[1:], binding) == chosen[1:]
     named = [hit("Recital 96", unit=Unit.RECITAL, direct=True), *chosen[1:]]
     assert law_before_recitals(named, binding) == named
+    # Guidance gives the lead only when asked to (a German or French question).
+    guided = [hit("para. 30", doc_id="guideline"), hit("Article 50(1)")]
+    assert law_before_recitals(guided, binding) == guided
+    assert refs(law_before_recitals(guided, binding, guidance_too=True)) == [
+        "Article 50(1)", "para. 30"]
 
 
 @pytest.mark.corpus

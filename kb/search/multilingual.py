@@ -97,6 +97,7 @@ class Signals:
     native_titles: float = 0.5  # article titles in the question's language
     raw_dense: float = 0.0  # the English-only model on the question as typed
     answer_in_language: bool = True  # quote the question's language (else English)
+    law_first: bool = True  # the law, in the language, leads over English-only guidance
 
 
 DEFAULT_SIGNALS = Signals()

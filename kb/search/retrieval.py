@@ -338,12 +338,14 @@ class Retriever:
     def retrieve(self, question: str, *, as_of: str, top_k: int = 5,
                  hint_refs: Sequence[str] = (),
                  table: Sequence[ApplicationRule] = (),
-                 extra_lists: Sequence[tuple[float, list[str]]] = ()) -> list[Hit]:
+                 extra_lists: Sequence[tuple[float, list[str]]] = (),
+                 law_first: bool = False) -> list[Hit]:
         """The passages that best answer ``question`` under the law on ``as_of``.
 
         Provisions the question names come first; then, for a question about fines or dates,
         the provision of that type its subject calls for (:mod:`kb.search.routing`, with the
-        application ``table`` of kb.law.dates); then the rest by score.
+        application ``table`` of kb.law.dates); then the rest by score.  A recital (with
+        ``law_first``, also guidance) gives the lead to an act provision among the first three.
         """
         lists = self.gather(question, as_of=as_of, hint_refs=hint_refs, extra_lists=extra_lists)
         asked = intent(lists.question)
@@ -367,7 +369,9 @@ class Retriever:
         log.debug("retrieved %s", [(h.provision.ref, round(h.score, 4)) for h in hits[:top_k]])
         chosen = pin(diversify(hits, top_k), hits, list(hint_refs[:1]), top_k)
         chosen = law_early(chosen, hits, self._binding)
-        return chosen if _RECITAL.search(question) else law_before_recitals(chosen, self._binding)
+        if _RECITAL.search(question):
+            return chosen
+        return law_before_recitals(chosen, self._binding, guidance_too=law_first)
 
     def _routed(self, question: str, asked: Intent, ranked_ids: list[str], as_of: str,
                 table: Sequence[ApplicationRule]) -> list[str]:
@@ -519,11 +523,16 @@ def law_early(chosen: list[Hit], hits: list[Hit], binding, within: int = LAW_WIT
     return [*chosen[:within - 1], found, *rest][:len(chosen)]
 
 
-def law_before_recitals(chosen: list[Hit], binding, within: int = LAW_WITHIN) -> list[Hit]:
+def law_before_recitals(chosen: list[Hit], binding, within: int = LAW_WITHIN, *,
+                        guidance_too: bool = False) -> list[Hit]:
     """A recital explains; it does not bind. When one would lead (and the question did not
     name it), the first provision of an act among the first ``within`` leads instead and the
-    recital follows it."""
-    if not chosen or chosen[0].direct or chosen[0].provision.unit is not Unit.RECITAL:
+    recital follows it.  With ``guidance_too``, the same for guidance (for a German or French
+    question: the guidelines exist in English only, the law in the reader's language)."""
+    if not chosen or chosen[0].direct:
+        return chosen
+    first = chosen[0]
+    if first.provision.unit is not Unit.RECITAL and not (guidance_too and not binding(first)):
         return chosen
     found = next((k for k, h in enumerate(chosen[1:within], start=1) if binding(h)), None)
     if found is None:
