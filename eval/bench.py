@@ -17,7 +17,6 @@ import json
 import os
 import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from pathlib import Path
 import click
 import numpy as np
 
+from eval.loopback import free_port
 from kb.assistant import Assistant
 from kb.config import Settings
 from kb.index.catalog import CatalogContent
@@ -149,12 +149,6 @@ def _copy_index(source: Settings, target: Settings) -> None:
         generation.commit(content)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _start_server(path: Path, port: int) -> subprocess.Popen:
     chroma = str(Path(sys.executable).with_name("chroma"))
     process = subprocess.Popen([chroma, "run", "--path", str(path), "--host", "127.0.0.1",
@@ -206,7 +200,7 @@ def ask(synthetic: int) -> None:
                         ignore=shutil.ignore_patterns("eval-baseline", "feedback.sqlite"))
         _scale(local, questions[:60], "embedded store", synthetic)
 
-        port = _free_port()
+        port = free_port()
         server = _start_server(Path(tmp) / "server-db", port)
         try:
             remote = settings.with_(data_dir=Path(tmp) / "remote", chroma_host="127.0.0.1",
@@ -333,7 +327,7 @@ def api(count: int, clients: int, rounds: int, workers: int) -> None:
     passive_openmp()  # the in-process side runs with the server's OpenMP setting
     settings = Settings.from_env()
     questions = _questions(count)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     started = time.perf_counter()
     server = subprocess.Popen([sys.executable, "-m", "kb", "serve", "--port", str(port),

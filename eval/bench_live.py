@@ -16,20 +16,16 @@ import asyncio
 import os
 import re
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import click
 
+from eval.loopback import streamlit_app
 from kb.assistant import Assistant
 from kb.config import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-extensions", "--no-first-run"]
@@ -46,32 +42,6 @@ def generation_check(assistant: Assistant, questions: list[str]) -> tuple[float,
         checks.append((time.perf_counter() - started) * 1e6)
     asks = [assistant.ask(q).timing_ms for q in questions]
     return statistics.median(checks), statistics.median(asks)
-
-
-def _start_app(settings: Settings, port: int, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "KB_CORPUS_DIR": str(settings.corpus_dir),
-           "KB_DATA_DIR": str(settings.data_dir), "HF_HUB_OFFLINE": "1",
-           "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless",
-         "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-
-
-def _wait_healthy(url: str, process: subprocess.Popen, seconds: float = 180) -> float:
-    started = time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        if process.poll() is not None:
-            raise click.ClickException(f"streamlit exited with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().decode().strip() == "ok":
-                    return time.perf_counter() - started
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.1)
-    raise click.ClickException(f"streamlit did not start within {seconds:.0f} s")
 
 
 async def _ask(page, question: str) -> float:
@@ -151,7 +121,7 @@ async def _sessions(url: str, asked: list[tuple[str, str]]) -> tuple[list[float]
 @click.option("--sessions", default=10, show_default=True, help="Concurrent browser sessions.")
 def live(sessions: int) -> None:
     """The running app: generation check cost, first question, concurrent sessions."""
-    from eval.bench import _free_port, _questions
+    from eval.bench import _questions
 
     if not Path(CHROMIUM).exists():
         raise click.ClickException(f"{CHROMIUM} is missing (apt-get install -y chromium)")
@@ -169,14 +139,10 @@ def live(sessions: int) -> None:
             asked.append((q, answer.citations[0].ref))
     del assistant
 
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "streamlit.log"
         started = time.perf_counter()
-        process = _start_app(settings, port, log)
-        try:
-            healthy = _wait_healthy(url, process)
+        with streamlit_app(settings, Path(tmp) / "streamlit.log", seconds=180) as url:
+            healthy = time.perf_counter() - started
             usable, first, second = asyncio.run(_first_questions(url, questions[:2]))
             click.echo(f"app start: server healthy after {healthy:.1f} s, page usable "
                        f"{usable:.1f} s later; first question answered in {first:.2f} s, the "
@@ -189,9 +155,3 @@ def live(sessions: int) -> None:
                        f"slowest {max(finite):.1f} s (target: 0 errors, 0 mixed)")
             click.echo(f"total {time.perf_counter() - started:.0f} s; load average "
                        f"{os.getloadavg()[0]:.1f}")
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()

@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ import uvicorn
 from click.testing import CliRunner
 from conftest import copy_corpus, settings_for
 
+from eval.loopback import free_port
 from kb.cli import cli
 from kb.config import ROOT
 from kb.serve.api import INTERNAL_ERROR, create_app
@@ -37,12 +37,6 @@ QUESTIONS = [
     "What counts as an AI system?",
     "Who has to ensure AI literacy?",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager

@@ -7,17 +7,14 @@ Python package.  Saves a screenshot of an answer to ``docs/screenshot-fixture.pn
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from eval import loopback
 
 pytestmark = pytest.mark.browser
 
@@ -31,59 +28,14 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-s
                  "--no-first-run", "--mute-audio"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, process: subprocess.Popen, *, seconds: float = 90) -> None:
-    """Poll Streamlit's health endpoint until it answers "ok" (bounded)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"streamlit exited with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().decode().strip() == "ok":
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"streamlit did not become healthy at {url} within {seconds:.0f} s")
-
-
 @contextlib.contextmanager
 def streamlit_app(settings, log_path: Path, **env: str):
-    """``streamlit run app.py`` on a free loopback port over the index of ``settings``
-    (``env`` adds or overrides variables); yields its URL once healthy, stops it after."""
-    port = free_port()
-    env = {
-        **os.environ, "KB_CORPUS_DIR": str(settings.corpus_dir),
-        "KB_DATA_DIR": str(settings.data_dir), "KB_COLLECTION": "kb", "CHROMA_HOST": "",
-        "KB_AS_OF": "", "KB_ADMIN_TOKEN": "", "HF_HUB_OFFLINE": "1",
-        "PYTHONPATH": str(ROOT), **env,
-    }
-    log = log_path.open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-         "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, process)
+    """``streamlit run app.py`` over the index of ``settings``, kept apart from the
+    developer's environment (no Chroma server, today's law, no admin token); ``env`` adds or
+    overrides variables.  Yields its URL once healthy, stops it after."""
+    isolated = {"KB_COLLECTION": "kb", "CHROMA_HOST": "", "KB_AS_OF": "", "KB_ADMIN_TOKEN": ""}
+    with loopback.streamlit_app(settings, log_path, **{**isolated, **env}) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture()

@@ -16,6 +16,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
+from eval.loopback import free_port
 from kb.serve.mcp import INSTRUCTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -202,8 +203,6 @@ async def test_unknown_provision_resource_is_an_mcp_error(client):
 
 
 async def test_http_transport_needs_the_token_and_serves_the_tools(small_kb, tmp_path):
-    from test_api import free_port
-
     port = free_port()
     log = (tmp_path / "mcp.log").open("w")
     process = subprocess.Popen(

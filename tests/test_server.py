@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -13,18 +12,13 @@ from pathlib import Path
 import pytest
 from conftest import copy_corpus, settings_for
 
+from eval.loopback import free_port
 from ingest.pipeline import sync
 from kb.assistant import Assistant
 from kb.errors import KbError
 from kb.index.store import Store
 
 pytestmark = pytest.mark.server
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def chroma_cli() -> str:
