@@ -105,14 +105,23 @@ class Router:
             number = article_number(ref)
             if not number or number in DATE_NUMBERS:
                 continue
-            rule = next((r for r in (applies_from(table, ref, scope=s, chapter_of=chapter_of)
-                                     for s in legacy) if r.scope in legacy), None) \
-                or applies_from(table, ref, chapter_of=chapter_of)
+            rule = self._legacy_rule(ref, table, chapter_of, legacy) or \
+                applies_from(table, ref, chapter_of=chapter_of)
             basis = rule.legal_basis.split(",")[0].strip()  # "Article 113, second paragraph"
             if self.library.version(basis, self.as_of) is not None:
                 return basis
         return None
 
+    @staticmethod
+    def _legacy_rule(ref: str, table: Sequence[ApplicationRule],
+                     chapter_of: Callable[[str], str] | None,
+                     legacy: Sequence[str]) -> ApplicationRule | None:
+        """The Article 111 rule of the first ``legacy`` scope that covers ``ref``, if any."""
+        for scope in legacy:
+            rule = applies_from(table, ref, scope=scope, chapter_of=chapter_of)
+            if rule.scope == scope:  # else applies_from fell back to the general rules
+                return rule
+        return None
 
     def time_limit(self, subjects: Sequence[str]) -> str | None:
         """The first of the best few subjects whose own text sets a time limit ("not later
